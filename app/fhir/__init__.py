@@ -1,0 +1,1 @@
+"""FHIR wire-level helpers: models, errors, JSON, bundles."""

@@ -1,0 +1,1 @@
+"""Search parameter definitions, FHIRPath-subset extraction and query parsing (no SQL here)."""

@@ -1,0 +1,1 @@
+"""Authentication, actors, scopes, consent hooks and the audit log."""

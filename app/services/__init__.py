@@ -1,0 +1,1 @@
+"""Service layer: the logic. Services never commit; the session dependency does."""

@@ -1,0 +1,1 @@
+"""Profile validation: snapshots, cardinality, bindings, slicing and FHIRPath invariants."""
