@@ -1,0 +1,1 @@
+"""HTTP layer: routes parse the request, call one service and serialise."""

@@ -1,0 +1,92 @@
+"""The ASGI application: FastAPI with the FHIR routers mounted under /fhir."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+from starlette.requests import Request
+from starlette.responses import Response
+
+from app import __version__
+from app.api import errors
+from app.api import operations as operation_routes
+from app.api import routes as core_routes
+from app.api import search as search_routes
+from app.api.negotiation import check_accept, fhir_response
+from app.config import Settings, get_settings
+from app.db.engine import Database
+from app.fhir.json import dumps
+from app.search.refs import set_local_base
+from app.services import capability
+
+log = logging.getLogger("fellesplan")
+
+
+def _metadata_router() -> APIRouter:
+    """GET /metadata: public, generated once at start-up."""
+    router = APIRouter()
+
+    @router.get("/metadata", name="interaction:capabilities")
+    async def metadata(request: Request) -> Response:
+        """The CapabilityStatement."""
+        check_accept(request)
+        return fhir_response(request, request.app.state.capability_bytes)
+
+    return router
+
+
+def _route_names(routes: list[Any]) -> list[str]:
+    """The names of every registered route, through included routers."""
+    names: list[str] = []
+    for route in routes:
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            names.extend(_route_names(list(inner.routes)))
+        else:
+            names.append(getattr(route, "name", "") or "")
+    return names
+
+
+def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
+    """Build the application (tests pass their own settings and database)."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        db = database or Database(settings)
+        app.state.db = db
+        try:
+            yield
+        finally:
+            if database is None:
+                await db.dispose()
+
+    app = FastAPI(
+        title="Fellesplan FHIR API",
+        version=__version__,
+        description="FHIR R4 (4.0.1) server for shared crisis plans (kriseplan) and individual plans.",
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    # Absolute references on our own base are indexed as local ones.
+    set_local_base(settings.base)
+    if database is not None:
+        app.state.db = database
+    fhir = APIRouter(prefix="/fhir")
+    fhir.include_router(_metadata_router())
+    fhir.include_router(operation_routes.router)
+    # Core routes first: their literal segments (_history) must win over compartment search.
+    fhir.include_router(core_routes.router)
+    fhir.include_router(search_routes.router)
+    app.include_router(fhir)
+    errors.install(app)
+    security = None
+    cap: dict[str, Any] = capability.build(_route_names(list(app.routes)), settings, security)
+    app.state.capability_bytes = dumps(cap)
+    return app

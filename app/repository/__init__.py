@@ -1,0 +1,1 @@
+"""The repository layer: the only place that builds SQL."""

@@ -1,0 +1,185 @@
+"""SQL for stored resources and their versions (the only place that touches these tables)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, func, insert, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from app.db.tables import ResourceRow, VersionRow
+from app.repository import indexes
+from app.services.context import RequestContext
+
+_V2 = aliased(VersionRow)
+
+
+@dataclass(frozen=True, slots=True)
+class NewVersion:
+    """A version about to be written."""
+
+    res_type: str
+    res_id: str
+    version_id: int
+    last_updated: dt.datetime
+    method: str
+    content: bytes | None
+    resource: dict[str, Any] | None  # parsed form, for indexing; None for deletes
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryQuery:
+    """Filters and cursor of a history request (https://hl7.org/fhir/R4/http.html#history)."""
+
+    res_type: str | None = None
+    res_id: str | None = None
+    since: dt.datetime | None = None
+    at: tuple[dt.datetime, dt.datetime] | None = None  # [start, end) of the _at value
+    before_seq: int | None = None
+    limit: int = 20
+
+
+class ResourceRepository:
+    """Per-request repository bound to a session and the actor's context."""
+
+    def __init__(self, session: AsyncSession, ctx: RequestContext) -> None:
+        self.session = session
+        self.ctx = ctx
+
+    @property
+    def dialect(self) -> str:
+        """'sqlite' or 'postgresql'."""
+        return str(self.session.info.get("dialect") or self.session.bind.dialect.name)
+
+    async def get_current(self, res_type: str, res_id: str, *, lock: bool = False) -> ResourceRow | None:
+        """The current row (deleted rows included), optionally locked for update."""
+        stmt = select(ResourceRow).where(ResourceRow.res_type == res_type, ResourceRow.res_id == res_id)
+        if lock and self.dialect == "postgresql":
+            stmt = stmt.with_for_update()
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def get_version(self, res_type: str, res_id: str, version_id: int) -> VersionRow | None:
+        """One historical version."""
+        stmt = select(VersionRow).where(
+            VersionRow.res_type == res_type,
+            VersionRow.res_id == res_id,
+            VersionRow.version_id == version_id,
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def insert_new(self, v: NewVersion) -> int:
+        """Insert a resource that does not exist yet; returns its pk."""
+        pk = (
+            await self.session.execute(
+                insert(ResourceRow)
+                .values(res_type=v.res_type, res_id=v.res_id, version_id=v.version_id,
+                        last_updated=v.last_updated, deleted=v.content is None, content=v.content)
+                .returning(ResourceRow.pk)
+            )
+        ).scalar_one()
+        await self._add_version(pk, v)
+        return int(pk)
+
+    async def replace(self, pk: int, expected_version: int, v: NewVersion) -> bool:
+        """Move a resource to a new version if it is still at expected_version."""
+        result = await self.session.execute(
+            update(ResourceRow)
+            .where(ResourceRow.pk == pk, ResourceRow.version_id == expected_version)
+            .values(version_id=v.version_id, last_updated=v.last_updated,
+                    deleted=v.content is None, content=v.content)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            return False
+        await self._add_version(pk, v)
+        return True
+
+    async def _add_version(self, pk: int, v: NewVersion) -> None:
+        """Append to the version table and keep the search index on the current version."""
+        await self.session.execute(
+            insert(VersionRow).values(
+                res_pk=pk, res_type=v.res_type, res_id=v.res_id, version_id=v.version_id,
+                last_updated=v.last_updated, method=v.method, deleted=v.content is None,
+                content=v.content,
+            )
+        )
+        if v.resource is None:
+            await indexes.clear_index(self.session, pk)
+        else:
+            await indexes.write_index(self.session, pk, v.res_type, v.resource)
+
+    async def insert_many(self, versions: Sequence[NewVersion]) -> list[int]:
+        """Insert many new resources (version 1) with batched statements; returns their pks.
+
+        Used by transactions: one multi-row INSERT per table instead of three per resource.
+        """
+        if not versions:
+            return []
+        rows = [dict(res_type=v.res_type, res_id=v.res_id, version_id=v.version_id,
+                     last_updated=v.last_updated, deleted=v.content is None, content=v.content)
+                for v in versions]
+        returned = await self.session.execute(
+            insert(ResourceRow).returning(ResourceRow.pk, ResourceRow.res_type, ResourceRow.res_id),
+            rows,
+        )
+        # Map by identity rather than trust RETURNING's row order.
+        pk_of = {(t, i): int(pk) for pk, t, i in returned.all()}
+        pks = [pk_of[(v.res_type, v.res_id)] for v in versions]
+        await self.session.execute(insert(VersionRow), [
+            dict(res_pk=pk, res_type=v.res_type, res_id=v.res_id, version_id=v.version_id,
+                 last_updated=v.last_updated, method=v.method, deleted=v.content is None,
+                 content=v.content)
+            for pk, v in zip(pks, versions, strict=True)
+        ])
+        await indexes.write_index_many(self.session, [
+            (pk, v.res_type, v.resource) for pk, v in zip(pks, versions, strict=True)
+            if v.resource is not None
+        ])
+        return pks
+
+    async def lock_key(self, key: str) -> None:
+        """Serialise writers on one key until commit (conditional create; SQLite is serial)."""
+        if self.dialect != "postgresql":
+            return
+        digest = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big", signed=True)
+        await self.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": digest})
+
+    async def history(self, q: HistoryQuery) -> Sequence[VersionRow]:
+        """Versions newest first, keyset-paged on the change sequence."""
+        stmt = select(VersionRow)
+        conds = []
+        if q.res_type is not None:
+            conds.append(VersionRow.res_type == q.res_type)
+        if q.res_id is not None:
+            conds.append(VersionRow.res_id == q.res_id)
+        if q.since is not None:
+            conds.append(VersionRow.last_updated >= q.since)
+        if q.at is not None:
+            conds.extend(self._current_during(*q.at))
+        if q.before_seq is not None:
+            conds.append(VersionRow.seq < q.before_seq)
+        if conds:
+            stmt = stmt.where(and_(*conds))
+        stmt = stmt.order_by(VersionRow.seq.desc()).limit(q.limit)
+        return (await self.session.execute(stmt)).scalars().all()
+
+    @staticmethod
+    def _current_during(start: dt.datetime, end: dt.datetime) -> list[Any]:
+        """Versions that were current at some moment in [start, end) (history _at)."""
+        newer = (
+            select(_V2.seq)
+            .where(_V2.res_pk == VersionRow.res_pk, _V2.version_id > VersionRow.version_id,
+                   _V2.last_updated <= start)
+            .exists()
+        )
+        return [VersionRow.last_updated < end, ~newer]
+
+    async def latest_seq(self) -> int:
+        """The highest change sequence number written so far."""
+        value = (await self.session.execute(select(func.max(VersionRow.seq)))).scalar()
+        return int(value or 0)

@@ -1,0 +1,1 @@
+"""Factories: functions that build FHIR resources for tests (no fixture files)."""
