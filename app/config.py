@@ -29,7 +29,7 @@ class Settings(SecuritySettings, SearchSettings, ValidationSettings):
     default_page_size: int = Field(default=20, ge=1)
     max_page_size: int = Field(default=500, ge=1)
     # CarePlan and Consent updates must carry If-Match so two services never overwrite each other.
-    require_if_match: list[str] = ["CarePlan", "Consent"]
+    require_if_match: tuple[str, ...] = ("CarePlan", "Consent")
     # SQLite durability: FULL survives power loss as well as a killed process.
     sqlite_synchronous: Literal["FULL", "NORMAL"] = "FULL"
     db_pool_size: int = Field(default=10, ge=1)

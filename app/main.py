@@ -12,6 +12,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from app import __version__
+from app.api import bundles as bundle_routes
+from app.api import conformance as conformance_routes
 from app.api import errors
 from app.api import operations as operation_routes
 from app.api import routes as core_routes
@@ -22,6 +24,7 @@ from app.db.engine import Database
 from app.fhir.json import dumps
 from app.search.refs import set_local_base
 from app.services import capability
+from app.services.seed import seed_profile_resources
 
 log = logging.getLogger("fellesplan")
 
@@ -59,6 +62,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         db = database or Database(settings)
         app.state.db = db
+        if database is None:
+            await seed_profile_resources(db)
         try:
             yield
         finally:
@@ -81,9 +86,17 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     fhir = APIRouter(prefix="/fhir")
     fhir.include_router(_metadata_router())
     fhir.include_router(operation_routes.router)
+    fhir.include_router(conformance_routes.router)
+    fhir.include_router(bundle_routes.router)
+    # Batch/transaction is POSTed to the bare base (POST /fhir).
+    fhir.add_api_route("", bundle_routes.transaction_or_batch, methods=["POST"],
+                       name="transaction-base", include_in_schema=False)
     # Core routes first: their literal segments (_history) must win over compartment search.
     fhir.include_router(core_routes.router)
     fhir.include_router(search_routes.router)
+    # System search lives at the bare base (GET /fhir), which a prefix-less router cannot declare.
+    fhir.add_api_route("", search_routes.search_system, methods=["GET"], name="search-system-base",
+                       include_in_schema=False)
     app.include_router(fhir)
     errors.install(app)
     security = None

@@ -6,6 +6,8 @@ The route `name` says which FHIR interaction it implements; /metadata is generat
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Depends, Path
 from starlette.requests import Request
 from starlette.responses import Response
@@ -22,9 +24,9 @@ from app.services.writes import parse_etag
 
 router = APIRouter()
 TypePath = Path(description=f"A served resource type: {', '.join(SERVED_TYPES)}.")
-_BODY = {"requestBody": {"required": True, "content": {"application/fhir+json": {"schema": {
+_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {"application/fhir+json": {"schema": {
     "type": "object", "description": "A FHIR R4 resource (JSON)."}}}}}
-_FHIR_RESPONSE = {"200": {"description": "FHIR JSON", "content": {"application/fhir+json": {}}}}
+_FHIR_RESPONSE: dict[int | str, dict[str, Any]] = {"200": {"description": "FHIR JSON", "content": {"application/fhir+json": {}}}}
 
 
 def served(res_type: str) -> str:

@@ -62,7 +62,9 @@ def _end_of_precision(start: dt.datetime, g: dict[str, str | None]) -> dt.dateti
     if g["m"] is None:
         return start.replace(year=start.year + 1)
     if g["d"] is None:
-        return start.replace(year=start.year + 1, month=1) if start.month == 12 else start.replace(month=start.month + 1)
+        if start.month == 12:
+            return start.replace(year=start.year + 1, month=1)
+        return start.replace(month=start.month + 1)
     if g["H"] is None:
         return start + dt.timedelta(days=1)
     if g["S"] is None:

@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 import orjson
-import simplejson
+import simplejson  # type: ignore[import-untyped]
 
 from app.fhir.errors import BadRequest
 
@@ -65,7 +65,7 @@ def _has_decimal(data: Any) -> bool:
 def dumps(data: Any, *, pretty: bool = False) -> bytes:
     """Serialise a FHIR document to UTF-8 bytes, keeping decimal precision."""
     if _has_decimal(data):
-        text = simplejson.dumps(
+        text: str = simplejson.dumps(
             data, use_decimal=True, ensure_ascii=False, indent=2 if pretty else None,
             separators=None if pretty else (",", ":"),
         )

@@ -5,7 +5,7 @@ R4B and R4 share the JSON shape of every type Fellesplan serves; the model only 
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 from fhir.resources.R4B import get_fhir_model_class
@@ -35,7 +35,7 @@ SERVED: frozenset[str] = frozenset(SERVED_TYPES)
 __all__ = ["FHIR_VERSION", "SERVED", "SERVED_TYPES", "ValidationError", "model_class", "validate"]
 
 
-@lru_cache(maxsize=None)
+@cache
 def model_class(resource_type: str) -> Any:
     """The pydantic model class for a resource or data type name."""
     return get_fhir_model_class(resource_type)

@@ -11,8 +11,8 @@ from typing import Any
 
 from app.fhir.errors import BadRequest, Issue, StructureError
 from app.fhir.json import loads
-from app.fhir.shape import check_shape
 from app.fhir.models import SERVED, ValidationError, validate
+from app.fhir.shape import check_shape
 
 # https://hl7.org/fhir/R4/datatypes.html#id
 ID_RE = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")

@@ -54,7 +54,7 @@ class ResourceRepository:
     @property
     def dialect(self) -> str:
         """'sqlite' or 'postgresql'."""
-        return str(self.session.info.get("dialect") or self.session.bind.dialect.name)
+        return str(self.session.info.get("dialect") or self.session.get_bind().dialect.name)
 
     async def get_current(self, res_type: str, res_id: str, *, lock: bool = False) -> ResourceRow | None:
         """The current row (deleted rows included), optionally locked for update."""

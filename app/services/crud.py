@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
 from app.db.tables import ResourceRow, VersionRow
+from app.fhir.dates import utcnow
 from app.fhir.errors import (
     BadRequest,
     Gone,
@@ -19,7 +20,6 @@ from app.fhir.errors import (
     PreconditionRequired,
 )
 from app.fhir.parse import check_id
-from app.fhir.dates import utcnow
 from app.repository.resources import NewVersion, ResourceRepository
 from app.security import hooks
 from app.security.interactions import AuditRecord, Interaction

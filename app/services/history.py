@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
+from typing import Any
 from urllib.parse import urlencode
 
 import orjson
@@ -77,11 +78,10 @@ def _entry(base: str, r: VersionRow) -> bytes:
     """One history entry."""
     url = f"{r.res_type}/{r.res_id}"
     status = "201 Created" if r.version_id == 1 else "204 No Content" if r.deleted else "200 OK"
-    meta = {"fullUrl": f"{base}/{url}", "request": {"method": r.method, "url": url},
+    request = {"method": r.method, "url": r.res_type if r.method == "POST" else url}
+    meta: dict[str, Any] = {"fullUrl": f"{base}/{url}", "request": request,
             "response": {"status": status, "etag": f'W/"{r.version_id}"',
                          "lastModified": format_instant(r.last_updated)}}
-    if r.method == "POST":
-        meta["request"]["url"] = r.res_type
     head = orjson.dumps(meta)
     if r.content is None:
         return head

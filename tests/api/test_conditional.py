@@ -80,4 +80,5 @@ async def test_conditional_delete(client: httpx.AsyncClient) -> None:
 async def test_conditional_errors(client: httpx.AsyncClient) -> None:
     outcome(await client.delete("/fhir/Patient"), 400)
     outcome(await client.put("/fhir/Patient", json=patient()), 400)
-    outcome(await client.post("/fhir/Patient", json=patient(), headers={"If-None-Exist": "bogus-param=1"}), 400)
+    bogus = {"If-None-Exist": "bogus-param=1"}
+    outcome(await client.post("/fhir/Patient", json=patient(), headers=bogus), 400)

@@ -79,8 +79,11 @@ async def test_if_match(client: httpx.AsyncClient) -> None:
     ok = await client.put(f"/fhir/Patient/{pid}", json=patient(id=pid, gender="male"),
                           headers={"If-Match": 'W/"1"'})
     assert ok.status_code == 200 and ok.headers["etag"] == 'W/"2"'
-    outcome(await client.put(f"/fhir/Patient/{pid}", json=patient(id=pid), headers={"If-Match": "nope"}), 400)
-    outcome(await client.put(f"/fhir/Patient/{uid()}", json=patient(id="x"), headers={"If-Match": 'W/"1"'}), 400)
+    nope = {"If-Match": "nope"}
+    outcome(await client.put(f"/fhir/Patient/{pid}", json=patient(id=pid), headers=nope), 400)
+    new = uid()  # If-Match on a resource that does not exist cannot hold
+    v1 = {"If-Match": 'W/"1"'}
+    outcome(await client.put(f"/fhir/Patient/{new}", json=patient(id=new), headers=v1), 412)
 
 
 async def test_careplan_and_consent_updates_require_if_match(client: httpx.AsyncClient) -> None:
@@ -138,7 +141,7 @@ async def test_decimal_precision_is_kept(client: httpx.AsyncClient) -> None:
     p = (await client.post("/fhir/Patient", json=patient())).json()
     raw = b'{"resourceType":"Goal","lifecycleStatus":"active","description":{"text":"x"},' \
           b'"subject":{"reference":"Patient/' + p["id"].encode() + b'"},' \
-          b'"target":[{"detailQuantity":{"value":1.50,"unit":"l"}}]}'
+          b'"target":[{"measure":{"text":"Alkohol per dag"},"detailQuantity":{"value":1.50,"unit":"l"}}]}'
     resp = await client.post("/fhir/Goal", content=raw, headers=JSON_HEADERS)
     assert resp.status_code == 201, resp.text
     got = await client.get(f"/fhir/Goal/{resp.json()['id']}")

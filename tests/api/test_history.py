@@ -60,7 +60,7 @@ async def test_paging_is_stable_while_others_write(client: httpx.AsyncClient) ->
     ids = [e["resource"]["id"] for e in first["entry"]]
     await client.post(f"/fhir/{rtype}", json={"resourceType": rtype,
                                               "patient": {"reference": f"Patient/{pat['id']}"}})
-    nxt = [link["url"] for link in first["link"] if link["relation"] == "next"][0]
+    nxt = next(link["url"] for link in first["link"] if link["relation"] == "next")
     second = (await client.get(nxt.removeprefix("http://test"))).json()
     more = [e["resource"]["id"] for e in second["entry"]]
     assert not set(ids) & set(more)
