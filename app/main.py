@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from app import __version__
+from app.api import audit as audit_routes
 from app.api import bundles as bundle_routes
 from app.api import conformance as conformance_routes
 from app.api import errors
@@ -23,8 +24,10 @@ from app.config import Settings, get_settings
 from app.db.engine import Database
 from app.fhir.json import dumps
 from app.search.refs import set_local_base
+from app.security import smart
 from app.services import capability
 from app.services.seed import seed_profile_resources
+from app.subscriptions.runner import start_in_app
 
 log = logging.getLogger("fellesplan")
 
@@ -64,9 +67,13 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         app.state.db = db
         if database is None:
             await seed_profile_resources(db)
+        # Subscription delivery runs inside `fellesplan serve` unless turned off (app/subscriptions).
+        deliveries = start_in_app(db) if database is None else None
         try:
             yield
         finally:
+            if deliveries is not None:
+                await deliveries.stop()
             if database is None:
                 await db.dispose()
 
@@ -85,6 +92,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         app.state.db = database
     fhir = APIRouter(prefix="/fhir")
     fhir.include_router(_metadata_router())
+    fhir.include_router(smart.router)
+    fhir.include_router(audit_routes.router)
     fhir.include_router(operation_routes.router)
     fhir.include_router(conformance_routes.router)
     fhir.include_router(bundle_routes.router)
@@ -99,7 +108,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
                        include_in_schema=False)
     app.include_router(fhir)
     errors.install(app)
-    security = None
-    cap: dict[str, Any] = capability.build(_route_names(list(app.routes)), settings, security)
+    cap: dict[str, Any] = capability.build(_route_names(list(app.routes)), settings,
+                                           smart.security_element(settings), audit_routes.SEARCH_PARAMS)
     app.state.capability_bytes = dumps(cap)
     return app

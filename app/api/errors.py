@@ -6,7 +6,7 @@ import logging
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
-from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -60,7 +60,31 @@ async def _integrity_error(_: Request, exc: Exception) -> Response:
                                "A concurrent request changed the same resource; retry the request.")])
 
 
-async def _db_unavailable(_: Request, exc: Exception) -> Response:
+# PostgreSQL deadlock and serialization failures: the client may simply retry.
+_RETRYABLE = frozenset({"40001", "40P01"})
+
+
+def _sqlstate(exc: BaseException) -> str | None:
+    """The SQLSTATE of a driver error (asyncpg exposes it as sqlstate, psycopg as pgcode)."""
+    orig = getattr(exc, "orig", None)
+    for obj in (orig, getattr(orig, "__cause__", None)):
+        code = getattr(obj, "sqlstate", None) or getattr(obj, "pgcode", None)
+        if code:
+            return str(code)
+    return None
+
+
+async def _dbapi_error(request: Request, exc: Exception) -> Response:
+    if _sqlstate(exc) in _RETRYABLE:
+        log.info("retryable database conflict: %s", exc)
+        return _render(409, [Issue("error", "conflict",
+                                   "A concurrent transaction conflicted with this one; retry the request.")])
+    return await _unhandled(request, exc)
+
+
+async def _db_unavailable(request: Request, exc: Exception) -> Response:
+    if _sqlstate(exc) in _RETRYABLE:
+        return await _dbapi_error(request, exc)
     log.error("database error: %s", exc)
     return _render(503, [Issue("error", "transient", "The database is unavailable; retry later.")])
 
@@ -78,4 +102,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(IntegrityError, _integrity_error)
     app.add_exception_handler(OperationalError, _db_unavailable)
     app.add_exception_handler(InterfaceError, _db_unavailable)
+    app.add_exception_handler(DBAPIError, _dbapi_error)
     app.add_exception_handler(Exception, _unhandled)

@@ -12,8 +12,9 @@ from sqlalchemy import and_, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from app.db.subscription_tables import ChangeRow
 from app.db.tables import ResourceRow, VersionRow
-from app.repository import indexes
+from app.repository import indexes, outbox
 from app.services.context import RequestContext
 
 _V2 = aliased(VersionRow)
@@ -40,8 +41,9 @@ class HistoryQuery:
     res_id: str | None = None
     since: dt.datetime | None = None
     at: tuple[dt.datetime, dt.datetime] | None = None  # [start, end) of the _at value
-    before_seq: int | None = None
+    before_seq: int | None = None  # the paging key: seq (instance) or change position (type, system)
     limit: int = 20
+    visible: Any = None  # consent: a condition on VersionRow limiting what the actor may see
 
 
 class ResourceRepository:
@@ -61,6 +63,8 @@ class ResourceRepository:
         stmt = select(ResourceRow).where(ResourceRow.res_type == res_type, ResourceRow.res_id == res_id)
         if lock and self.dialect == "postgresql":
             stmt = stmt.with_for_update()
+        # Rows changed by Core UPDATEs earlier in this session must be re-read, not served stale.
+        stmt = stmt.execution_options(populate_existing=True)
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
     async def get_version(self, res_type: str, res_id: str, version_id: int) -> VersionRow | None:
@@ -112,6 +116,8 @@ class ResourceRepository:
             await indexes.clear_index(self.session, pk)
         else:
             await indexes.write_index(self.session, pk, v.res_type, v.resource)
+        # Subscriptions: validate and record the owner in this transaction (app/subscriptions).
+        await outbox.record_change(self.session, self.ctx, pk, v)
 
     async def insert_many(self, versions: Sequence[NewVersion]) -> list[int]:
         """Insert many new resources (version 1) with batched statements; returns their pks.
@@ -140,6 +146,8 @@ class ResourceRepository:
             (pk, v.res_type, v.resource) for pk, v in zip(pks, versions, strict=True)
             if v.resource is not None
         ])
+        for pk, v in zip(pks, versions, strict=True):  # as _add_version does for single writes
+            await outbox.record_change(self.session, self.ctx, pk, v)
         return pks
 
     async def lock_key(self, key: str) -> None:
@@ -149,12 +157,21 @@ class ResourceRepository:
         digest = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big", signed=True)
         await self.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": digest})
 
-    async def history(self, q: HistoryQuery) -> Sequence[VersionRow]:
-        """Versions newest first, keyset-paged on the change sequence."""
-        stmt = select(VersionRow)
+    async def history(self, q: HistoryQuery) -> Sequence[tuple[VersionRow, int]]:
+        """Versions newest first, each with its keyset paging key.
+
+        Instance history pages on `seq`. Type and system history page on the commit-ordered
+        change position (`sync_changes.pos`): a transaction that commits late can never land
+        behind a page already served, so `next` links miss nothing (docs/sync.md).
+        """
+        instance = q.res_id is not None
+        key = VersionRow.seq if instance else ChangeRow.pos
+        stmt = select(VersionRow, key)
+        if not instance:
+            stmt = stmt.join(ChangeRow, ChangeRow.seq == VersionRow.seq)
         conds = []
         if q.res_type is not None:
-            conds.append(VersionRow.res_type == q.res_type)
+            conds.append((VersionRow.res_type if instance else ChangeRow.res_type) == q.res_type)
         if q.res_id is not None:
             conds.append(VersionRow.res_id == q.res_id)
         if q.since is not None:
@@ -162,11 +179,13 @@ class ResourceRepository:
         if q.at is not None:
             conds.extend(self._current_during(*q.at))
         if q.before_seq is not None:
-            conds.append(VersionRow.seq < q.before_seq)
+            conds.append(key < q.before_seq)
+        if q.visible is not None:
+            conds.append(q.visible)
         if conds:
             stmt = stmt.where(and_(*conds))
-        stmt = stmt.order_by(VersionRow.seq.desc()).limit(q.limit)
-        return (await self.session.execute(stmt)).scalars().all()
+        stmt = stmt.order_by(key.desc()).limit(q.limit)
+        return [(row, int(k)) for row, k in (await self.session.execute(stmt)).all()]
 
     @staticmethod
     def _current_during(start: dt.datetime, end: dt.datetime) -> list[Any]:

@@ -21,14 +21,18 @@ _TYPE_LEVEL = ("read", "vread", "update", "patch", "delete", "history-instance",
 _SYSTEM_LEVEL = ("transaction", "batch", "search-system", "history-system")
 
 
-def build(route_names: Iterable[str], settings: Settings, security: dict[str, Any] | None) -> dict[str, Any]:
+def build(route_names: Iterable[str], settings: Settings, security: dict[str, Any] | None,
+          audit_params: Iterable[tuple[str, str, str]] = ()) -> dict[str, Any]:
     """Build the CapabilityStatement from the names of the registered routes."""
+    route_names = list(route_names)
     names = {c for n in route_names if n.startswith("interaction:")
              for c in n.split(":", 1)[1].split("+")}
+    audit = {n.split(":", 1)[1] for n in route_names if n.startswith("audit:")}
     rest: dict[str, Any] = {
         "mode": "server",
         "documentation": "Fellesplan: delte kriseplaner og individuelle planer.",
-        "resource": [_resource(t, names) for t in SERVED_TYPES],
+        "resource": [_audit_resource(audit, audit_params) if t == "AuditEvent" else _resource(t, names)
+                     for t in SERVED_TYPES],
         "interaction": [{"code": c} for c in _SYSTEM_LEVEL if c in names],
         "operation": _operations("system"),
     }
@@ -69,6 +73,17 @@ def _resource(res_type: str, names: set[str]) -> dict[str, Any]:
         "operation": _operations("type", res_type) + _operations("instance", res_type),
     }
     return {k: v for k, v in out.items() if v not in ([], None)}
+
+
+def _audit_resource(interactions: set[str], params: Iterable[tuple[str, str, str]]) -> dict[str, Any]:
+    """AuditEvent: read and search of the server-written, hash-chained log only."""
+    return {
+        "type": "AuditEvent",
+        "profile": "http://hl7.org/fhir/StructureDefinition/AuditEvent",
+        "documentation": "Written by the server only (IHE BALP); patients read their own log.",
+        "interaction": [{"code": c} for c in _TYPE_LEVEL if c in interactions],
+        "searchParam": [{"name": n, "type": t, "definition": u} for n, t, u in params],
+    }
 
 
 def _operations(level: str, res_type: str | None = None) -> list[dict[str, Any]]:

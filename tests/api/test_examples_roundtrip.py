@@ -1,7 +1,8 @@
 """Every official R4 example of a served type round-trips: PUT, then GET is equal except meta.
 
-Examples that are themselves invalid are listed, with the reason, in tests/data/ (structure:
-invalid-structure-examples.json; base invariants: invalid-base-examples.json, from the validator).
+Examples that cannot be stored are listed with the reason in tests/data/: rejected-examples.json
+(invalid R4 structure, or a business rule of this server) and invalid-base-examples.json (they break
+a base R4 invariant, found by the validator and checked by hand).
 """
 
 from __future__ import annotations
@@ -20,8 +21,7 @@ from tests.helpers import outcome, without_meta
 DATA = Path(__file__).resolve().parents[1] / "data"
 EXAMPLES = sorted(p for p in (DATA / "examples").glob("*.json")
                   if json.loads(p.read_text("utf-8"))["resourceType"] in SERVED)
-INVALID_STRUCTURE: dict[str, dict[str, Any]] = json.loads(
-    (DATA / "invalid-structure-examples.json").read_text("utf-8"))
+REJECTED: dict[str, dict[str, Any]] = json.loads((DATA / "rejected-examples.json").read_text("utf-8"))
 _BASE = DATA / "invalid-base-examples.json"
 INVALID_BASE: dict[str, list[str]] = json.loads(_BASE.read_text("utf-8")) if _BASE.exists() else {}
 
@@ -50,8 +50,8 @@ async def test_roundtrip(client: httpx.AsyncClient, path: Path) -> None:
     resp = await _put(client, url, path)
     if resp is None:
         return
-    if path.name in INVALID_STRUCTURE:
-        known = INVALID_STRUCTURE[path.name]
+    if path.name in REJECTED:
+        known = REJECTED[path.name]
         outcome(resp, known["status"], expression=known["expression"])
         return
     if path.name in INVALID_BASE:

@@ -12,7 +12,8 @@ import httpx
 import pytest_asyncio
 
 from app.db.engine import Database
-from tests.factories.bundles import FP, CrisisPlan, bundle, bundle_client, entry, urn
+from app.fhir.models import validate
+from tests.factories.bundles import FP, CrisisPlan, bundle, bundle_client, entry, organization, urn
 from tests.factories.resources import FNR, patient, synthetic_fnr, uid
 from tests.helpers import history_count, outcome
 
@@ -220,3 +221,35 @@ async def test_prefer_return(fhir: httpx.AsyncClient) -> None:
 
 async def test_empty_transaction(fhir: httpx.AsyncClient) -> None:
     assert ok(await post(fhir, bundle("transaction", []))) == []
+
+
+async def test_urn_oid_full_urls(fhir: httpx.AsyncClient) -> None:
+    org_url = "urn:oid:2.16.578.1.12.4.1.9.4711"
+    body = bundle("transaction", [
+        entry(patient(managingOrganization={"reference": org_url}), "POST", "Patient"),
+        entry(organization(), "POST", "Organization", full_url=org_url),
+    ])
+    pat, org = ok(await post(fhir, body))
+    assert pat["resource"]["managingOrganization"] == {"reference": ref_id(org)}
+
+
+async def test_the_base_with_a_trailing_slash_works_too(fhir: httpx.AsyncClient) -> None:
+    resp = await fhir.post("/fhir/", json=bundle("batch", [entry(patient(), "POST", "Patient")]))
+    assert ok(resp, "batch-response")[0]["response"]["status"] == "201 Created"
+
+
+async def test_response_bundles_are_valid_fhir(fhir: httpx.AsyncClient) -> None:
+    """Both response kinds parse as R4 Bundles: outcomes, instants and etags in the right shape."""
+    pid = uid()
+    tx = await post(fhir, CrisisPlan().transaction(), Prefer="return=OperationOutcome")
+    validate("Bundle", tx.json())
+    batch = await post(fhir, bundle("batch", [
+        entry(patient(id=pid), "PUT", f"Patient/{pid}"),
+        entry(None, "GET", f"Patient/{pid}"),
+        entry(None, "GET", "Patient?gender=female&_count=1"),
+        entry(None, "DELETE", f"Patient/{uid()}"),
+        entry(None, "DELETE", f"Patient/{pid}"),
+    ]))
+    body = batch.json()
+    validate("Bundle", body)
+    assert [e["response"]["status"][:3] for e in body["entry"]] == ["201", "200", "200", "404", "200"]
