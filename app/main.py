@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -27,6 +28,7 @@ from app.search.refs import set_local_base
 from app.security import smart
 from app.services import capability
 from app.services.seed import seed_profile_resources
+from app.validation.hook import warm_up
 from app.subscriptions.runner import start_in_app
 
 log = logging.getLogger("fellesplan")
@@ -66,6 +68,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         db = database or Database(settings)
         app.state.db = db
         if database is None:
+            # Compile the validator now, not on the first write's clock.
+            await asyncio.to_thread(warm_up)
             await seed_profile_resources(db)
         # Subscription delivery runs inside `fellesplan serve` unless turned off (app/subscriptions).
         deliveries = start_in_app(db) if database is None else None

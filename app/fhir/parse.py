@@ -65,7 +65,8 @@ def check_structure(rtype: str, data: dict[str, Any]) -> None:
     except ValidationError as exc:
         issues = [_issue(rtype, err) for err in exc.errors()[:50]]
         raise StructureError(issues[0].diagnostics, issues=issues) from None
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, KeyError) as exc:
+        # fhir_core raises KeyError for a contained resource of an unknown type.
         raise StructureError(f"The resource is not valid {rtype}: {exc}") from None
 
 

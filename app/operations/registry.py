@@ -21,7 +21,7 @@ from app.fhir.errors import MethodNotAllowed, NotSupported
 from app.services.context import RequestContext
 
 # Module names under app.operations. A module that is not importable yet is a bug, not a skip.
-MODULES: tuple[str, ...] = ("everything",)
+MODULES: tuple[str, ...] = ("everything", "validate", "populate", "extract", "document")
 
 
 @dataclass(frozen=True, slots=True)

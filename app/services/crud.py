@@ -9,24 +9,27 @@ from urllib.parse import parse_qsl, urlencode
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
+from app.consent import enforce as consent
 from app.db.tables import ResourceRow, VersionRow
 from app.fhir.dates import utcnow
 from app.fhir.errors import (
     BadRequest,
     Gone,
     Issue,
+    MethodNotAllowed,
     NotFound,
     PreconditionFailed,
     PreconditionRequired,
 )
 from app.fhir.parse import check_id
+from app.forms.narrative import ensure_narrative
 from app.repository.resources import NewVersion, ResourceRepository
 from app.security import hooks
 from app.security.interactions import AuditRecord, Interaction
 from app.services.context import ActorKind, RequestContext
 from app.services.search import SearchService
 from app.services.writes import WriteResult, stamp
-from app.validation.hook import validate_for_write
+from app.validation.hook import is_profile_resource, validate_for_write
 
 
 class ResourceService:
@@ -46,6 +49,7 @@ class ResourceService:
         row = await self.repo.get_current(res_type, res_id)
         if row is None:
             raise NotFound(f"{res_type}/{res_id} is not known.")
+        row = await consent.readable(self.session, self.ctx, row, f"{res_type}/{res_id}")
         if row.deleted:
             raise Gone(f"{res_type}/{res_id} was deleted.", headers={"ETag": f'W/"{row.version_id}"'})
         await self._audit(Interaction.READ, res_type, 200, [(res_type, res_id, row.version_id)])
@@ -57,6 +61,8 @@ class ResourceService:
         row = await self.repo.get_version(res_type, res_id, version_id)
         if row is None:
             raise NotFound(f"{res_type}/{res_id}/_history/{version_id} is not known.")
+        row = await consent.readable(self.session, self.ctx, row,
+                                     f"{res_type}/{res_id}/_history/{version_id}")
         if row.deleted:
             raise Gone(f"{res_type}/{res_id} version {version_id} records a delete.")
         await self._audit(Interaction.VREAD, res_type, 200, [(res_type, res_id, version_id)])
@@ -75,9 +81,13 @@ class ResourceService:
             existing = await self._single_match(res_type, query, "If-None-Exist")
             if existing is not None:
                 return _existing(existing)
+        ensure_narrative(res_type, resource)
         validate_for_write(res_type, resource)
+        joined = await consent.check_write(self.session, self.ctx, res_type, resource, None)
         result = await self._insert(res_type, str(uuid.uuid4()), resource, "POST")
         await self._audit_write(Interaction.CREATE, result)
+        if joined:
+            await consent.note_established(self.session, self.ctx, result.res_id, result.version_id)
         return result
 
     async def _insert(self, res_type: str, res_id: str, resource: dict[str, Any], method: str) -> WriteResult:
@@ -95,6 +105,7 @@ class ResourceService:
         """Update, or create with the client's id when the resource does not exist."""
         hooks.start(self.ctx, Interaction.UPDATE, res_type)
         check_id(res_id)
+        self._guard_profile_resource(res_type, res_id)
         body_id = resource.get("id")
         if body_id is None:
             raise BadRequest("The resource in an update must have an id.", expression=f"{res_type}.id")
@@ -103,6 +114,7 @@ class ResourceService:
                 f"The id in the body ('{str(body_id)[:64]}') does not match the URL ('{res_id}').",
                 expression=f"{res_type}.id",
             )
+        ensure_narrative(res_type, resource)
         validate_for_write(res_type, resource)
         result = await self._update_existing_or_create(res_type, res_id, resource, if_match)
         await self._audit_write(Interaction.CREATE if result.created else Interaction.UPDATE, result)
@@ -116,6 +128,9 @@ class ResourceService:
         if row is None:
             await self.repo.lock_key(f"id:{res_type}/{res_id}")
             row = await self.repo.get_current(res_type, res_id, lock=True)
+        joined = await consent.check_write(self.session, self.ctx, res_type, resource, row)
+        if joined:
+            await consent.note_established(self.session, self.ctx, res_id, 1)
         if row is None:
             if if_match is not None:
                 raise PreconditionFailed(f"If-Match given, but {res_type}/{res_id} does not exist.")
@@ -183,9 +198,11 @@ class ResourceService:
     async def delete(self, res_type: str, res_id: str) -> WriteResult:
         """Delete: a new version that records the delete; deleting twice is harmless."""
         hooks.start(self.ctx, Interaction.DELETE, res_type)
+        self._guard_profile_resource(res_type, res_id)
         row = await self.repo.get_current(res_type, res_id, lock=True)
         if row is None:
             raise NotFound(f"{res_type}/{res_id} is not known.")
+        await consent.check_write(self.session, self.ctx, res_type, None, row)
         if row.deleted:
             return WriteResult(200, res_type, res_id, row.version_id, row.last_updated, None,
                                issues=[Issue("information", "informational",
@@ -225,6 +242,16 @@ class ResourceService:
         for key in sorted(keys):
             await self.repo.lock_key(key)
 
+    async def lock_targets(self, targets: list[tuple[str, str]]) -> None:
+        """Lock the resources a transaction will update or delete, in sorted order, up front.
+
+        Rows are locked FOR UPDATE (ids not yet stored take update's `id:` key), so two
+        Bundles, or a Bundle and single writes, never wait on each other in a cycle.
+        """
+        for res_type, res_id in sorted(set(targets)):
+            if await self.repo.get_current(res_type, res_id, lock=True) is None:
+                await self.repo.lock_key(f"id:{res_type}/{res_id}")
+
     async def match_criteria(
         self, interaction: Interaction, res_type: str, query: str, what: str
     ) -> ResourceRow | None:
@@ -236,6 +263,7 @@ class ResourceService:
         """Authorise, validate and stamp a create whose id the caller chose (not yet written)."""
         hooks.start(self.ctx, Interaction.CREATE, res_type)
         check_id(res_id)
+        ensure_narrative(res_type, resource)
         validate_for_write(res_type, resource)
         now = utcnow()
         content = stamp(resource, res_id, 1, now)
@@ -243,11 +271,17 @@ class ResourceService:
 
     async def write_prepared(self, versions: list[NewVersion]) -> list[WriteResult]:
         """Insert prepared creates with batched statements, and audit each."""
+        joining: set[str] = set()  # a CareTeam created earlier in the batch counts
+        for v in versions:  # each entry is authorised as its own create
+            await consent.check_write(self.session, self.ctx, v.res_type, v.resource, None, joining)
         await self.repo.insert_many(versions)
         results = [WriteResult(201, v.res_type, v.res_id, 1, v.last_updated, v.content, created=True)
                    for v in versions]
-        for result in results:
-            await self._audit_write(Interaction.CREATE, result)
+        for v in versions:
+            # One record per create, as for single creates; the content spares the hook a read.
+            await hooks.audit(self.session, self.ctx, AuditRecord(
+                Interaction.CREATE, v.res_type, 201, [(v.res_type, v.res_id, 1)],
+                contents=[v.resource]))
         return results
 
     async def delete_versioned(self, res_type: str, res_id: str, if_match: int | None) -> WriteResult:
@@ -257,10 +291,16 @@ class ResourceService:
             row = await self.repo.get_current(res_type, res_id, lock=True)
             if row is None:
                 raise NotFound(f"{res_type}/{res_id} is not known.")
+            await consent.check_write(self.session, self.ctx, res_type, None, row)
             self._check_version(row, if_match)
         return await self.delete(res_type, res_id)
 
     # -- helpers -----------------------------------------------------------------------------
+
+    def _guard_profile_resource(self, res_type: str, res_id: str) -> None:
+        """Profile-defined resources (kriseplan-skjema) change only with a release, never by API."""
+        if self.ctx.kind is not ActorKind.SYSTEM and is_profile_resource(res_type, res_id):
+            raise MethodNotAllowed(f"{res_type}/{res_id} is defined by Fellesplan's profiles and read-only.")
 
     async def _single_match(self, res_type: str, query: str, what: str) -> ResourceRow | None:
         """The one resource matching a conditional query, None for no match, 412 for several."""

@@ -105,3 +105,8 @@ async def test_method_not_allowed(client: httpx.AsyncClient) -> None:
 
 async def test_unknown_path(client: httpx.AsyncClient) -> None:
     outcome(await client.get("/fhir/Patient/a/b/c/d/e"), 404)
+
+
+async def test_contained_resource_of_unknown_type(client: httpx.AsyncClient) -> None:
+    body = b'{"resourceType":"Patient","contained":[{"resourceType":"Unicorn","id":"u"}]}'
+    await _rejected(client, body, 400)

@@ -19,3 +19,14 @@ async def test_seed_is_idempotent(client: httpx.AsyncClient, db: Database) -> No
         assert resp.status_code == 200
         assert resp.json()["meta"]["versionId"] == "1"
         assert resp.json()["url"] == q["url"]
+
+
+async def test_profile_questionnaires_are_read_only(client: httpx.AsyncClient, db: Database) -> None:
+    await seed_profile_resources(db)
+    q = profile_questionnaires()[0]
+    stored = (await client.get(f"/fhir/Questionnaire/{q['id']}")).json()
+    stored["title"] = "Overskrevet"
+    resp = await client.put(f"/fhir/Questionnaire/{q['id']}", json=stored)
+    assert resp.status_code == 405 and resp.json()["resourceType"] == "OperationOutcome"
+    assert (await client.delete(f"/fhir/Questionnaire/{q['id']}")).status_code == 405
+    assert (await client.get(f"/fhir/Questionnaire/{q['id']}")).json()["title"] == q["title"]
