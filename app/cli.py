@@ -60,7 +60,8 @@ def import_(paths: tuple[Path, ...]) -> None:
 
 
 # The parts register their own commands (reindex; token, audit verify; demo).
-for _module in ("app.search.cli", "app.security.cli", "app.validation.cli", "app.demo.cli"):
+for _module in ("app.search.cli", "app.security.cli", "app.validation.cli", "app.demo.cli",
+                "app.subscriptions.cli", "app.sync.cli"):
     try:
         _mod = importlib.import_module(_module)
     except ModuleNotFoundError as exc:

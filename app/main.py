@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -20,6 +20,7 @@ from app.api import errors
 from app.api import operations as operation_routes
 from app.api import routes as core_routes
 from app.api import search as search_routes
+from app.api.deps import get_context
 from app.api.negotiation import check_accept, fhir_response
 from app.config import Settings, get_settings
 from app.db.engine import Database
@@ -99,7 +100,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     fhir.include_router(smart.router)
     fhir.include_router(audit_routes.router)
     fhir.include_router(operation_routes.router)
-    fhir.include_router(conformance_routes.router)
+    # Conformance resources are for every authenticated actor, not the public (only /metadata is).
+    fhir.include_router(conformance_routes.router, dependencies=[Depends(get_context)])
     fhir.include_router(bundle_routes.router)
     # Batch/transaction is POSTed to the bare base (POST /fhir).
     fhir.add_api_route("", bundle_routes.transaction_or_batch, methods=["POST"],

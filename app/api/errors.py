@@ -13,6 +13,7 @@ from starlette.responses import Response
 
 from app.fhir.errors import FhirError, Issue, operation_outcome
 from app.fhir.json import dumps
+from app.security.refusals import record_refusal
 
 log = logging.getLogger("fellesplan")
 _CODES = {400: "invalid", 401: "login", 403: "forbidden", 404: "not-found", 405: "not-supported",
@@ -26,8 +27,11 @@ def _render(status: int, issues: list[Issue], headers: dict[str, str] | None = N
                     media_type="application/fhir+json; charset=utf-8")
 
 
-async def _fhir_error(_: Request, exc: Exception) -> Response:
+async def _fhir_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, FhirError)
+    if exc.status in (403, 404):
+        # Refused attempts on patient data belong in the patient's access log too.
+        await record_refusal(request, exc.status)
     return _render(exc.status, exc.issues, exc.headers)
 
 

@@ -75,9 +75,8 @@ class Database:
     async def session(self, write: bool) -> AsyncIterator[AsyncSession]:
         """One transaction: commit when the block exits normally, roll back on any exception."""
         if write and self._write_lock is not None:
-            async with self._write_lock:
-                async with self._open(self.write_engine, write) as s:
-                    yield s
+            async with self._write_lock, self._open(self.write_engine, write) as s:
+                yield s
         else:
             async with self._open(self.write_engine if write else self.read_engine, write) as s:
                 yield s

@@ -21,7 +21,8 @@ from app.fhir.errors import MethodNotAllowed, NotSupported
 from app.services.context import RequestContext
 
 # Module names under app.operations. A module that is not importable yet is a bug, not a skip.
-MODULES: tuple[str, ...] = ("everything", "validate", "populate", "extract", "document")
+MODULES: tuple[str, ...] = ("everything", "validate", "populate", "extract", "document",
+                            "access")
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 
 class Interaction(StrEnum):
@@ -26,9 +27,17 @@ class Interaction(StrEnum):
     BATCH = "batch"
 
 
+# An entity's content as the audit hook may receive it: served bytes, a parsed dict, or nothing.
+EntityContent = bytes | dict[str, Any] | None
+
+
 @dataclass(frozen=True, slots=True)
 class AuditRecord:
-    """What an interaction touched, for the audit log (BALP shape is built from this)."""
+    """What an interaction touched, for the audit log (BALP shape is built from this).
+
+    `contents`, when given, is parallel to `entities` and lets the audit name each entity's
+    patient without reading it again; entities without content are looked up by the hook.
+    """
 
     interaction: Interaction
     res_type: str | None
@@ -36,3 +45,5 @@ class AuditRecord:
     # (resource type, id, version) of every resource read or written, search results included.
     entities: list[tuple[str, str, int | None]] = field(default_factory=list)
     query: str | None = None
+    contents: list[EntityContent] = field(default_factory=list)
+    operation: str | None = None  # e.g. "$validate", for Interaction.OPERATION

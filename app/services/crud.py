@@ -23,9 +23,10 @@ from app.fhir.errors import (
 )
 from app.fhir.parse import check_id
 from app.forms.narrative import ensure_narrative
+from app.forms.responses import check_response_for_write
 from app.repository.resources import NewVersion, ResourceRepository
 from app.security import hooks
-from app.security.interactions import AuditRecord, Interaction
+from app.security.interactions import AuditRecord, EntityContent, Interaction
 from app.services.context import ActorKind, RequestContext
 from app.services.search import SearchService
 from app.services.writes import WriteResult, stamp
@@ -52,7 +53,8 @@ class ResourceService:
         row = await consent.readable(self.session, self.ctx, row, f"{res_type}/{res_id}")
         if row.deleted:
             raise Gone(f"{res_type}/{res_id} was deleted.", headers={"ETag": f'W/"{row.version_id}"'})
-        await self._audit(Interaction.READ, res_type, 200, [(res_type, res_id, row.version_id)])
+        await self._audit(Interaction.READ, res_type, 200, [(res_type, res_id, row.version_id)],
+                          [row.content])
         return row
 
     async def vread(self, res_type: str, res_id: str, version_id: int) -> VersionRow:
@@ -65,7 +67,8 @@ class ResourceService:
                                      f"{res_type}/{res_id}/_history/{version_id}")
         if row.deleted:
             raise Gone(f"{res_type}/{res_id} version {version_id} records a delete.")
-        await self._audit(Interaction.VREAD, res_type, 200, [(res_type, res_id, version_id)])
+        await self._audit(Interaction.VREAD, res_type, 200, [(res_type, res_id, version_id)],
+                          [row.content])
         return row
 
     # -- create ------------------------------------------------------------------------------
@@ -81,8 +84,7 @@ class ResourceService:
             existing = await self._single_match(res_type, query, "If-None-Exist")
             if existing is not None:
                 return _existing(existing)
-        ensure_narrative(res_type, resource)
-        validate_for_write(res_type, resource)
+        await self._check_content(res_type, resource)
         joined = await consent.check_write(self.session, self.ctx, res_type, resource, None)
         result = await self._insert(res_type, str(uuid.uuid4()), resource, "POST")
         await self._audit_write(Interaction.CREATE, result)
@@ -114,8 +116,7 @@ class ResourceService:
                 f"The id in the body ('{str(body_id)[:64]}') does not match the URL ('{res_id}').",
                 expression=f"{res_type}.id",
             )
-        ensure_narrative(res_type, resource)
-        validate_for_write(res_type, resource)
+        await self._check_content(res_type, resource)
         result = await self._update_existing_or_create(res_type, res_id, resource, if_match)
         await self._audit_write(Interaction.CREATE if result.created else Interaction.UPDATE, result)
         return result
@@ -259,12 +260,11 @@ class ResourceService:
         hooks.start(self.ctx, interaction, res_type)
         return await self._single_match(res_type, _normalise_query(query, what), what)
 
-    def prepare_create(self, res_type: str, res_id: str, resource: dict[str, Any]) -> NewVersion:
+    async def prepare_create(self, res_type: str, res_id: str, resource: dict[str, Any]) -> NewVersion:
         """Authorise, validate and stamp a create whose id the caller chose (not yet written)."""
         hooks.start(self.ctx, Interaction.CREATE, res_type)
         check_id(res_id)
-        ensure_narrative(res_type, resource)
-        validate_for_write(res_type, resource)
+        await self._check_content(res_type, resource)
         now = utcnow()
         content = stamp(resource, res_id, 1, now)
         return NewVersion(res_type, res_id, 1, now, "POST", content, resource)
@@ -297,6 +297,12 @@ class ResourceService:
 
     # -- helpers -----------------------------------------------------------------------------
 
+    async def _check_content(self, res_type: str, resource: dict[str, Any]) -> None:
+        """Narrative, then the form check (needs the database), then profiles: 422 on errors."""
+        ensure_narrative(res_type, resource)
+        await check_response_for_write(self.session, self.ctx, self.settings, res_type, resource)
+        validate_for_write(res_type, resource)
+
     def _guard_profile_resource(self, res_type: str, res_id: str) -> None:
         """Profile-defined resources (kriseplan-skjema) change only with a release, never by API."""
         if self.ctx.kind is not ActorKind.SYSTEM and is_profile_resource(res_type, res_id):
@@ -312,9 +318,11 @@ class ResourceService:
         return matches[0] if matches else None
 
     async def _audit(self, interaction: Interaction, res_type: str, status: int,
-                     entities: list[tuple[str, str, int | None]]) -> None:
-        """Hand what was touched to the audit hook."""
-        await hooks.audit(self.session, self.ctx, AuditRecord(interaction, res_type, status, entities))
+                     entities: list[tuple[str, str, int | None]],
+                     contents: list[EntityContent] | None = None) -> None:
+        """Hand what was touched (and its content, so the hook need not re-read it) to the audit."""
+        record = AuditRecord(interaction, res_type, status, entities, contents=list(contents or []))
+        await hooks.audit(self.session, self.ctx, record)
 
     async def _audit_write(self, interaction: Interaction, r: WriteResult) -> None:
         """Audit a write in the write's own transaction."""

@@ -11,6 +11,8 @@ import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
+from app.consent import enforce as consent
+from app.consent import hooks as consent_hooks
 from app.db.tables import VersionRow
 from app.fhir.dates import format_instant, parse_range, utcnow
 from app.fhir.errors import BadRequest, NotFound
@@ -39,14 +41,22 @@ class HistoryService:
                        Interaction.HISTORY_TYPE if res_type else Interaction.HISTORY_SYSTEM)
         hooks.start(self.ctx, interaction, res_type)
         query = self._query(res_type, res_id, dict(params))
-        if res_type and res_id and await self.repo.get_current(res_type, res_id) is None:
-            raise NotFound(f"{res_type}/{res_id} is not known.")
-        rows = await self.repo.history(replace(query, limit=query.limit + 1))
+        self.ctx = await consent_hooks.prepare(self.session, self.ctx)
+        if res_type and res_id:
+            current = await self.repo.get_current(res_type, res_id)
+            if current is None:
+                raise NotFound(f"{res_type}/{res_id} is not known.")
+            await consent.readable(self.session, self.ctx, current, f"{res_type}/{res_id}")
+        visible = consent_hooks.history_clause(self.ctx, res_type, VersionRow.res_type,
+                                               VersionRow.res_pk)
+        rows = await self.repo.history(replace(query, limit=query.limit + 1, visible=visible))
         page, more = rows[: query.limit], len(rows) > query.limit
-        entities: list[tuple[str, str, int | None]] = [(r.res_type, r.res_id, r.version_id) for r in page]
+        shown = await consent.visible_versions(self.session, self.ctx, page)  # will-see
+        entities: list[tuple[str, str, int | None]] = [(r.res_type, r.res_id, r.version_id) for r, _ in shown]
         await hooks.audit(self.session, self.ctx,
                           AuditRecord(interaction, res_type, 200, entities))
-        return self._bundle(res_type, res_id, params, page, more)
+        # The next link pages on the last version scanned, shown or not.
+        return self._bundle(res_type, res_id, params, shown, more, page[-1][1] if page else None)
 
     def _query(self, res_type: str | None, res_id: str | None, p: dict[str, str]) -> HistoryQuery:
         """Parse _since, _at, _count and the paging cursor."""
@@ -58,19 +68,19 @@ class HistoryService:
         return HistoryQuery(res_type, res_id, since, at, cursor, count)
 
     def _bundle(self, res_type: str | None, res_id: str | None, params: list[tuple[str, str]],
-                rows: Sequence[VersionRow], more: bool) -> bytes:
+                rows: Sequence[tuple[VersionRow, int]], more: bool, last_key: int | None) -> bytes:
         """Serialise the Bundle by splicing stored content (no re-parsing)."""
         base = self.settings.base
         path = "/".join(p for p in (base, res_type, res_id, "_history") if p)
         kept = [(k, v) for k, v in params if k in _KNOWN and k != "_cursor"]
         links = [{"relation": "self", "url": _url(path, params)}]
-        if more and rows:
-            links.append({"relation": "next", "url": _url(path, [*kept, ("_cursor", str(rows[-1].seq))])})
+        if more and last_key is not None:
+            links.append({"relation": "next", "url": _url(path, [*kept, ("_cursor", str(last_key))])})
         head = orjson.dumps({"resourceType": "Bundle", "type": "history",
                              "meta": {"lastUpdated": format_instant(utcnow())}, "link": links})
         if not rows:  # FHIR JSON never carries an empty array
             return head
-        entries = b",".join(_entry(base, r) for r in rows)
+        entries = b",".join(_entry(base, r) for r, _ in rows)
         return head[:-1] + b',"entry":[' + entries + b"]}"
 
 

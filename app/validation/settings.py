@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic_settings import BaseSettings
 
 
 class ValidationSettings(BaseSettings):
     """FELLESPLAN_* settings owned by app/validation."""
+
+    # Which FNR/DNR/FHN check-digit rule to accept: today's (legacy), the one for numbers issued
+    # from 2032, or both (what systems must do during the transition; Skatteetaten).
+    validation_fnr_rule: Literal["legacy", "2032", "both"] = "both"
+    # JSON file of mandatory profiles per type + category; empty = profiles/mandatory-profiles.json.
+    validation_mandatory_profiles_file: str = ""
+    # Directory of Fellesplan's conformance resources; empty = the checkout's profiles/, else ./profiles.
+    validation_profiles_dir: str = ""

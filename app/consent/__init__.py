@@ -1,0 +1,1 @@
+"""Consent-enforced sharing: the default policy (data), Consent evaluation, scopes, redaction."""

@@ -1,0 +1,80 @@
+"""Decisions for single resources (will-see) and SQL visibility (can-see) from one scope."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.consent import expr as E
+from app.consent.facets import facets, owner
+from app.consent.redact import redact_careplan
+from app.consent.scope import AccessScope, has_care
+from app.repository import access as repo
+
+
+def governed(scope: AccessScope, res_type: str) -> bool:
+    """True for types whose resources belong to a patient (or are hidden from everyone)."""
+    return res_type in scope.policy.compartment or res_type in scope.policy.hidden_types
+
+
+def visibility(scope: AccessScope, res_type: str, pk: Any, *, whole: bool = False) -> Any:
+    """The SQL condition: rows of `res_type` this scope may see (before paging); with
+    `whole`, only rows it sees unredacted (a rule that depends on sections never qualifies)."""
+    policy = scope.policy
+    if res_type not in policy.compartment:
+        return repo.compile_expr(policy, res_type, pk, E.FALSE)
+    groups: dict[E.Expr, list[str]] = {}
+    for p in scope.named_patients:
+        full = scope.rule_expr(p, res_type, scope.care_known.get(p, False))
+        e = E.header_only(full)
+        if whole and E.has_sections(full):
+            e = E.FALSE
+        groups.setdefault(e, []).append(p)
+    selfs = sorted(p for p in scope.self_patients if p not in scope.consents)
+    self_expr = scope.rule_expr(selfs[0], res_type, False) if selfs else E.FALSE
+    return repo.visibility(
+        policy, res_type, pk, [(e, ids) for e, ids in groups.items()],
+        selfs if self_expr == E.TRUE else [],
+        scope.actor.members if scope.care_expr(res_type) == E.TRUE else [],
+        scope.emergency_expr(res_type), scope.named_patients, scope.emergency_patients,
+        scope.lookup if res_type == "Patient" and not whole else frozenset(),
+    )
+
+
+async def rule_for(session: AsyncSession, scope: AccessScope, res_type: str,
+                   resource: dict[str, Any]) -> E.Expr:
+    """The full rule expression governing one resource (FALSE when it has no owner)."""
+    patient = owner(scope.policy, res_type, resource)
+    if patient is None or res_type not in scope.policy.compartment:
+        return E.FALSE
+    care = await has_care(session, scope, patient) if scope.care_eligible else False
+    return scope.rule_expr(patient, res_type, care)
+
+
+async def will_see(session: AsyncSession, scope: AccessScope, res_type: str,
+                   resource: dict[str, Any]) -> dict[str, Any] | None:
+    """The resource as the actor may see it (maybe redacted), or None when it is hidden."""
+    if not governed(scope, res_type):
+        return resource
+    rule = await rule_for(session, scope, res_type, resource)
+    if res_type == "CarePlan":
+        return redact_careplan(scope.policy, rule, resource)
+    header = facets(scope.policy, res_type, resource)
+    return resource if E.evaluate(rule, header) else None
+
+
+def redact_visible(scope: AccessScope, res_type: str, content: bytes) -> bytes:
+    """Redact a row the SQL clause already admitted (no lookups: its rules are in the scope)."""
+    if res_type != "CarePlan":
+        return content
+    plan = orjson.loads(content)
+    patient = owner(scope.policy, res_type, plan)
+    if patient is None or patient not in scope.consents:
+        return content  # admitted by self, care or emergency: whole-plan grants
+    rule = scope.rule_expr(patient, res_type, scope.care_known.get(patient, False))
+    seen = redact_careplan(scope.policy, rule, plan)
+    if seen is None:  # the clause and the rule disagree: never serve what the rule hides
+        return b""
+    return content if seen is plan else orjson.dumps(seen)

@@ -1,0 +1,184 @@
+"""The consent phases the service layer calls (HAPI IConsentService style).
+
+- `prepare` (start): computes the actor's AccessScope once per request and binds it to the
+  context, so every later phase uses the same decision.
+- `visible_clause` (can-see): an SQL condition AND-ed into every search query before paging.
+- `will_see` / `redact_row` (will-see): hides or redacts single resources (reads, history,
+  search entries).
+- `check_write`: writes need a care relationship, or are the patient's own Consents.
+
+A context that was never prepared sees nothing (fail closed); SYSTEM and OPEN bypass consent.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from sqlalchemy import and_, false, or_, true
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.consent import decide
+from app.consent.expr import FALSE
+from app.consent.policy import current
+from app.consent.redact import REDACTABLE
+from app.consent.scope import AccessScope, build, eligible
+from app.repository.access import compile_expr
+from app.security.actors import PERSON_SYSTEMS
+from app.services.context import RequestContext
+
+_CACHE_KEY = "fellesplan.consent.scopes"
+# Writes of these types can change who may see what: scopes cached in the session are dropped.
+SCOPE_TYPES = frozenset({"CareTeam", "Consent", "Patient", "Practitioner", "PractitionerRole",
+                         "RelatedPerson", "Organization"})
+
+
+@dataclass(frozen=True, slots=True)
+class ScopedContext(RequestContext):
+    """A RequestContext whose AccessScope has been computed for this request."""
+
+    access: AccessScope | None = field(default=None, compare=False, hash=False, repr=False)
+
+
+def _plain(ctx: RequestContext) -> RequestContext:
+    """The context without its scope (the cache key)."""
+    if isinstance(ctx, ScopedContext):
+        names = [f.name for f in dataclasses.fields(RequestContext)]
+        return RequestContext(**{n: getattr(ctx, n) for n in names})
+    return ctx
+
+
+async def scope_for(session: AsyncSession, ctx: RequestContext, action: str = "read") -> AccessScope:
+    """The actor's scope, computed once per session and action (dropped after scope writes)."""
+    if isinstance(ctx, ScopedContext) and ctx.access is not None and ctx.access.action == action:
+        return ctx.access
+    cache: dict[Any, AccessScope] = session.info.setdefault(_CACHE_KEY, {})
+    key = (_plain(ctx), action)
+    if key not in cache:
+        cache[key] = await build(session, current(), _plain(ctx), action)
+    return cache[key]
+
+
+async def prepare(session: AsyncSession, ctx: RequestContext, res_type: str | None = None,
+                  params: list[tuple[str, str]] | None = None) -> RequestContext:
+    """Start phase: the context with its read scope bound (unchanged for SYSTEM/OPEN).
+
+    A service that may register patients can find one by exact national identifier
+    (`Patient?identifier=system|value`), which is how it joins the patient's care.
+    """
+    if ctx.privileged:
+        return ctx
+    scope = await scope_for(session, ctx)
+    lookup = find_by_identifier(scope, ctx, res_type, params or [])
+    if isinstance(ctx, ScopedContext) and ctx.access is not None and not lookup:
+        return ctx
+    if lookup:
+        scope = dataclasses.replace(scope, lookup=lookup)
+    plain = _plain(ctx)
+    names = [f.name for f in dataclasses.fields(RequestContext)]
+    return ScopedContext(**{n: getattr(plain, n) for n in names}, access=scope)
+
+
+def find_by_identifier(scope: AccessScope, ctx: RequestContext, res_type: str | None,
+                       params: list[tuple[str, str]]) -> frozenset[tuple[str, str]]:
+    """(system, value) of exact person-identifier criteria a registering service may use."""
+    if res_type != "Patient" or not eligible(scope.policy.rule("register"), ctx):
+        return frozenset()
+    out = set()
+    for name, value in params:
+        system, _, ident = value.partition("|")
+        if name == "identifier" and system in PERSON_SYSTEMS and ident and "," not in ident:
+            out.add((system, ident))
+    return frozenset(out)
+
+
+def forget(session: AsyncSession) -> None:
+    """Drop cached scopes (after a write that may change relationships or consents)."""
+    session.info.pop(_CACHE_KEY, None)
+
+
+def visible_clause(ctx: RequestContext, res_type: str, pk: Any) -> Any | None:
+    """Can-see: rows of `res_type` the actor may see; None when consent does not govern it."""
+    if ctx.privileged:
+        return None
+    policy = current()
+    if res_type not in policy.compartment and res_type not in policy.hidden_types:
+        return None
+    scope = ctx.access if isinstance(ctx, ScopedContext) else None
+    if scope is None:  # never prepared: fail closed
+        return compile_expr(policy, res_type, pk, FALSE)
+    return decide.visibility(scope, res_type, pk)
+
+
+def criterion_guard(ctx: RequestContext, res_type: str, param: str, pk: Any) -> Any | None:
+    """Rows a search criterion on `param` may match: all visible rows for parameters over
+    what every reader sees, only wholly visible rows for parameters over redactable parts."""
+    if ctx.privileged or res_type not in REDACTABLE or param in REDACTABLE[res_type]:
+        return None
+    scope = ctx.access if isinstance(ctx, ScopedContext) else None
+    if scope is None:
+        return compile_expr(current(), res_type, pk, FALSE)
+    return decide.visibility(scope, res_type, pk, whole=True)
+
+
+def include_guard(ctx: RequestContext, ref: Any) -> Any | None:
+    """_include: references held in redactable parts (a CarePlan's activities) are followed
+    only from rows the actor sees whole (`ref` is the search_reference table or alias)."""
+    if ctx.privileged:
+        return None
+    terms = []
+    for res_type, params in REDACTABLE.items():
+        guard = criterion_guard(ctx, res_type, "#part", ref.res_pk)
+        terms.append(or_(ref.res_type != res_type, ref.param.in_(sorted(params)),
+                         guard if guard is not None else true()))
+    return and_(*terms)
+
+
+def history_clause(ctx: RequestContext, res_type: str | None, type_col: Any, pk: Any) -> Any | None:
+    """Can-see for history: versions of resources the actor may currently see (governed types).
+
+    Versions of deleted resources have no index rows and are shown to privileged actors only.
+    """
+    if ctx.privileged:
+        return None
+    policy = current()
+    governed = sorted(set(policy.compartment) | policy.hidden_types)
+    types = [res_type] if res_type else governed
+    terms: list[Any] = []
+    for t in types:
+        clause = visible_clause(ctx, t, pk) if t in governed else None
+        if clause is not None:
+            terms.append(and_(type_col == t, clause))
+    if res_type is None:
+        terms.append(type_col.not_in(governed))
+    elif res_type not in governed:
+        return None
+    return or_(false(), *terms)
+
+
+def redact_row(ctx: RequestContext, res_type: str, content: bytes) -> bytes:
+    """Will-see for a row the visibility clause admitted (CarePlans may be redacted)."""
+    if ctx.privileged or not isinstance(ctx, ScopedContext) or ctx.access is None:
+        return content if ctx.privileged else b""
+    return decide.redact_visible(ctx.access, res_type, content)
+
+
+async def will_see(session: AsyncSession, ctx: RequestContext, res_type: str,
+                   content: bytes) -> bytes | None:
+    """Will-see for one stored version: the bytes to serve (maybe redacted), or None if hidden."""
+    if ctx.privileged:
+        return content
+    scope = await scope_for(session, ctx)
+    resource = orjson.loads(content)
+    seen = await decide.will_see(session, scope, res_type, resource)
+    if seen is None:
+        return None
+    return content if seen is resource else orjson.dumps(seen)
+
+
+async def may_see(session: AsyncSession, ctx: RequestContext, res_type: str,
+                  content: bytes | None) -> bool:
+    """True when the actor may see this version (a delete's marker: never shown as such)."""
+    return content is not None and await will_see(session, ctx, res_type, content) is not None

@@ -1,0 +1,175 @@
+"""The AccessScope: everything one request's actor may see, computed once per request.
+
+The scope holds (a) the actor's own patients, (b) the care-relationship patients as an SQL
+semi-join (never materialised: an organisation may follow thousands), (c) for the few patients
+whose Consents name the actor, the Consent-derived permit and deny expressions per type, and
+(d) the emergency grant. `rule_expr` turns these into one expression per (patient, type).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.consent import expr as E
+from app.consent.actor import Actor, resolve
+from app.consent.facets import owner
+from app.consent.policy import Policy, Rule
+from app.consent.provisions import RequestFacts, evaluate_consent
+from app.fhir.dates import utcnow
+from app.repository import access as repo
+from app.security.actors import PERSON_SYSTEMS
+from app.services.context import RequestContext
+
+
+@dataclass
+class AccessScope:
+    """One actor's view of the patient compartment for one request (and action)."""
+
+    policy: Policy
+    actor: Actor
+    action: str
+    purpose: str | None
+    now: dt.datetime
+    self_patients: frozenset[str]
+    care_eligible: bool
+    emergency: bool
+    consents: dict[str, list[dict[str, Any]]]  # patient id -> Consents naming the actor
+    care_known: dict[str, bool]  # patient id -> care relationship (filled lazily)
+    lookup: frozenset[tuple[str, str]] = frozenset()  # Patient identifiers searched to join care
+    # Emergency access limited to the patients the trust framework names (None: not limited).
+    emergency_patients: frozenset[str] | None = None
+    _exprs: dict[tuple[str, str], tuple[E.Expr, E.Expr]] = field(default_factory=dict)
+
+    @property
+    def named_patients(self) -> list[str]:
+        """Patients with Consents that name the actor (their rules differ from the default)."""
+        return sorted(self.consents)
+
+    def consent_exprs(self, patient: str, res_type: str) -> tuple[E.Expr, E.Expr]:
+        """(permit, deny) of all the patient's Consents naming the actor, for one type."""
+        key = (patient, res_type)
+        if key not in self._exprs:
+            req = RequestFacts(self.actor.matches, self.action, self.purpose, self.now)
+            pairs = [evaluate_consent(c, self.policy, req, res_type)
+                     for c in self.consents.get(patient, ())]
+            self._exprs[key] = (E.or_(*(p for p, _ in pairs)), E.or_(*(d for _, d in pairs)))
+        return self._exprs[key]
+
+    def emergency_expr(self, res_type: str) -> E.Expr:
+        """What the emergency grant lets the actor read of any patient."""
+        rule = self.policy.rule("emergency")
+        if not self.emergency or rule is None or self.action != "read":
+            return E.FALSE
+        if rule.reads(res_type):
+            return E.TRUE
+        kinds = frozenset(rule.raw.get("planTypes", ()))
+        return E.Kind(kinds) if res_type == "CarePlan" and kinds else E.FALSE
+
+    def care_expr(self, res_type: str) -> E.Expr:
+        """What a care relationship grants for this type and action."""
+        rule = self.policy.rule("care")
+        if not self.care_eligible or rule is None:
+            return E.FALSE
+        granted = rule.reads(res_type) if self.action == "read" else rule.writes(res_type)
+        return E.TRUE if granted else E.FALSE
+
+    def rule_expr(self, patient: str, res_type: str, care: bool) -> E.Expr:
+        """The whole decision for one patient's resources of one type (all parts)."""
+        if patient in self.self_patients and _grants(self.policy.rule("self"), res_type,
+                                                     self.action):
+            return E.TRUE
+        permit, deny = self.consent_exprs(patient, res_type)
+        if self.policy.rule("consent-deny") is None:
+            deny = E.FALSE
+        rule = self.policy.rule("consent-permit")
+        if rule is None or self.actor.kind not in rule.actor_kinds:
+            permit = E.FALSE
+        emergency = self.emergency_expr(res_type)
+        if self.emergency_patients is not None and patient not in self.emergency_patients:
+            emergency = E.FALSE
+        override = bool((self.policy.rule("emergency") or _NO_RULE).raw.get("overridesObjection"))
+        care_grant = self.care_expr(res_type) if care else E.FALSE
+        return E.or_(E.and_(E.or_(care_grant, permit), E.not_(deny)),
+                     E.and_(emergency, E.TRUE if override else E.not_(deny)))
+
+
+_NO_RULE = Rule("none", "deny", "", "", frozenset(), frozenset(), frozenset(), frozenset(), {})
+
+
+def _grants(rule: Rule | None, res_type: str, action: str) -> bool:
+    """True when a rule grants the action on the type."""
+    if rule is None:
+        return False
+    return rule.reads(res_type) if action == "read" else rule.writes(res_type)
+
+
+def eligible(rule: Rule | None, ctx: RequestContext) -> bool:
+    """True when the actor's kind and service type satisfy a rule."""
+    if rule is None or ctx.kind.value not in rule.actor_kinds:
+        return False
+    return not rule.service_types or ctx.service_type in rule.service_types
+
+
+def emergency_purpose(policy: Policy, ctx: RequestContext) -> str | None:
+    """The emergency purpose of use the request may claim, or None."""
+    rule = policy.rule("emergency")
+    if not eligible(rule, ctx) or rule is None:
+        return None
+    if rule.raw.get("requireReason", True) and not ctx.break_glass_reason:
+        return None
+    purposes = set(rule.raw.get("purposes", ()))
+    if ctx.purpose_of_use in purposes:
+        return ctx.purpose_of_use
+    scope = rule.raw.get("breakGlassScope")
+    if scope and ctx.has_scope(scope):
+        return str(rule.raw.get("breakGlassPurpose", "BTG"))
+    return None
+
+
+async def build(session: AsyncSession, policy: Policy, ctx: RequestContext,
+                action: str = "read") -> AccessScope:
+    """The actor's scope for this request: a handful of index lookups."""
+    actor = await resolve(session, policy, ctx)
+    consents: dict[str, list[dict[str, Any]]] = {}
+    if actor.refs or actor.identifiers:
+        for c in await repo.consents_naming(session, actor.refs, actor.identifiers):
+            pid = owner(policy, "Consent", c)
+            if pid is not None:
+                consents.setdefault(pid, []).append(c)
+    purpose = emergency_purpose(policy, ctx)
+    scope = AccessScope(
+        policy, actor, action, purpose or ctx.purpose_of_use, utcnow(),
+        frozenset(r.split("/", 1)[1] for r in ctx.patient_refs if r.startswith("Patient/")),
+        eligible(policy.rule("care"), ctx) and bool(actor.members), purpose is not None,
+        consents, {},
+    )
+    if scope.emergency and ctx.care and ctx.care.patients and (
+            (policy.rule("emergency") or _NO_RULE).raw.get("limitToTokenPatients", True)):
+        scope.emergency_patients = frozenset(await _patients_by_pid(session, ctx.care.patients))
+    if scope.care_eligible and consents:
+        care = await repo.care_among(session, policy, actor.members, scope.named_patients)
+        scope.care_known.update({p: p in care for p in scope.named_patients})
+    return scope
+
+
+async def has_care(session: AsyncSession, scope: AccessScope, patient: str) -> bool:
+    """Whether the actor has a care relationship with the patient (cached per request)."""
+    if not scope.care_eligible:
+        return False
+    if patient not in scope.care_known:
+        found = await repo.care_among(session, scope.policy, scope.actor.members, [patient])
+        scope.care_known[patient] = patient in found
+    return scope.care_known[patient]
+
+
+async def _patients_by_pid(session: AsyncSession, pids: tuple[str, ...]) -> list[str]:
+    """Patient ids registered with any of these national identifiers."""
+    out: list[str] = []
+    for pid in pids:
+        for system in PERSON_SYSTEMS:
+            out += await repo.ids_with_token(session, "Patient", "identifier", system, pid)
+    return out

@@ -1,0 +1,1 @@
+"""Plans as forms: QuestionnaireResponse validation, $populate, $extract, narratives, $document."""

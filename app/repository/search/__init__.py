@@ -1,0 +1,1 @@
+"""All search SQL: criteria, the paged main query, includes and compartments."""

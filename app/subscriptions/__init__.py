@@ -1,0 +1,1 @@
+"""R4 Subscriptions: rest-hook delivery from a transactional outbox (docs/sync.md)."""
