@@ -32,7 +32,7 @@ class Settings(SecuritySettings, SearchSettings, ValidationSettings):
     require_if_match: tuple[str, ...] = ("CarePlan", "Consent")
     # SQLite durability: FULL survives power loss as well as a killed process.
     sqlite_synchronous: Literal["FULL", "NORMAL"] = "FULL"
-    db_pool_size: int = Field(default=10, ge=1)
+    db_pool_size: int = Field(default=20, ge=1)
     log_level: str = "info"
 
     @property

@@ -33,6 +33,7 @@ from app.validation.hook import warm_up
 from app.subscriptions.runner import start_in_app
 
 log = logging.getLogger("fellesplan")
+FHIR = "/fhir"
 
 
 def _metadata_router() -> APIRouter:
@@ -58,6 +59,25 @@ def _route_names(routes: list[Any]) -> list[str]:
         else:
             names.append(getattr(route, "name", "") or "")
     return names
+
+
+def _mount_fhir(app: FastAPI) -> None:
+    """Mount every FHIR router under /fhir, one level deep (nested routers cost per request)."""
+    app.include_router(_metadata_router(), prefix=FHIR)
+    app.include_router(smart.router, prefix=FHIR)
+    app.include_router(audit_routes.router, prefix=FHIR)
+    app.include_router(operation_routes.router, prefix=FHIR)
+    # Conformance resources are for every authenticated actor, not the public (only /metadata is).
+    app.include_router(conformance_routes.router, prefix=FHIR, dependencies=[Depends(get_context)])
+    app.include_router(bundle_routes.router, prefix=FHIR)
+    # Batch/transaction is POSTed, and system search is sent, to the bare base.
+    app.add_api_route(FHIR, bundle_routes.transaction_or_batch, methods=["POST"],
+                      name="transaction-base", include_in_schema=False)
+    app.add_api_route(FHIR, search_routes.search_system, methods=["GET"], name="search-system-base",
+                      include_in_schema=False)
+    # Core routes before search: their literal segments (_history) must win over compartments.
+    app.include_router(core_routes.router, prefix=FHIR)
+    app.include_router(search_routes.router, prefix=FHIR)
 
 
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
@@ -95,24 +115,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     set_local_base(settings.base)
     if database is not None:
         app.state.db = database
-    fhir = APIRouter(prefix="/fhir")
-    fhir.include_router(_metadata_router())
-    fhir.include_router(smart.router)
-    fhir.include_router(audit_routes.router)
-    fhir.include_router(operation_routes.router)
-    # Conformance resources are for every authenticated actor, not the public (only /metadata is).
-    fhir.include_router(conformance_routes.router, dependencies=[Depends(get_context)])
-    fhir.include_router(bundle_routes.router)
-    # Batch/transaction is POSTed to the bare base (POST /fhir).
-    fhir.add_api_route("", bundle_routes.transaction_or_batch, methods=["POST"],
-                       name="transaction-base", include_in_schema=False)
-    # Core routes first: their literal segments (_history) must win over compartment search.
-    fhir.include_router(core_routes.router)
-    fhir.include_router(search_routes.router)
-    # System search lives at the bare base (GET /fhir), which a prefix-less router cannot declare.
-    fhir.add_api_route("", search_routes.search_system, methods=["GET"], name="search-system-base",
-                       include_in_schema=False)
-    app.include_router(fhir)
+    _mount_fhir(app)
     errors.install(app)
     cap: dict[str, Any] = capability.build(_route_names(list(app.routes)), settings,
                                            smart.security_element(settings), audit_routes.SEARCH_PARAMS)

@@ -58,10 +58,13 @@ class Database:
             self.write_engine = _sqlite_engine(self.url, settings, immediate=True)
             self._write_lock = asyncio.Lock()
         else:
+            # A fixed pool: overflow connections are opened and closed per request under load,
+            # and reconnect churn costs more than waiting briefly for a pooled connection.
             self.read_engine = create_async_engine(
                 self.url,
                 pool_size=settings.db_pool_size,
-                max_overflow=settings.db_pool_size,
+                max_overflow=0,
+                pool_timeout=30,
                 pool_pre_ping=False,
             )
             self.write_engine = self.read_engine

@@ -21,7 +21,9 @@ def _routes(routes: list[Any], prefix: str = "") -> Iterator[tuple[str, str]]:
     for r in routes:
         inner = getattr(r, "original_router", None)
         if inner is not None:  # FastAPI's included routers keep their own prefix
-            yield from _routes(list(inner.routes), prefix + (inner.prefix or ""))
+            include = getattr(r, "include_context", None)
+            outer = getattr(include, "prefix", "") or ""
+            yield from _routes(list(inner.routes), prefix + outer + (inner.prefix or ""))
             continue
         path = getattr(r, "path", None)
         methods = getattr(r, "methods", None)
