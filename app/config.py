@@ -10,10 +10,11 @@ from pydantic_settings import SettingsConfigDict
 
 from app.search.settings import SearchSettings
 from app.security.settings import SecuritySettings
+from app.subscriptions.settings import SubscriptionSettings
 from app.validation.settings import ValidationSettings
 
 
-class Settings(SecuritySettings, SearchSettings, ValidationSettings):
+class Settings(SecuritySettings, SearchSettings, ValidationSettings, SubscriptionSettings):
     """All settings; every field maps to FELLESPLAN_<NAME>. Parts own their mixins."""
 
     model_config = SettingsConfigDict(env_prefix="FELLESPLAN_", extra="ignore")

@@ -20,8 +20,8 @@ def governed(scope: AccessScope, res_type: str) -> bool:
 
 
 def visibility(scope: AccessScope, res_type: str, pk: Any, *, whole: bool = False) -> Any:
-    """The SQL condition: rows of `res_type` this scope may see (before paging); with
-    `whole`, only rows it sees unredacted (a rule that depends on sections never qualifies)."""
+    """SQL: rows of `res_type` the scope may see (with `whole`: only those it sees unredacted)."""
+    # A rule that depends on sections never counts as whole: the reader may get a redacted view.
     policy = scope.policy
     if res_type not in policy.compartment:
         return repo.compile_expr(policy, res_type, pk, E.FALSE)

@@ -7,7 +7,7 @@ from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.consent.hooks import will_see
+from app.consent.hooks import redact_row, will_see
 from app.consent.writes import ESTABLISHED, check_write
 from app.db.tables import ResourceRow, VersionRow
 from app.fhir.errors import NotFound
@@ -18,7 +18,8 @@ from app.services.context import RequestContext
 
 Row = TypeVar("Row", ResourceRow, VersionRow)
 
-__all__ = ["ESTABLISHED", "check_write", "note_established", "readable", "visible_versions"]
+__all__ = ["ESTABLISHED", "check_write", "note_established", "readable", "seen_rows",
+           "visible_versions"]
 
 
 def _copy(row: Row, content: bytes) -> Row:
@@ -43,6 +44,18 @@ async def readable(session: AsyncSession, ctx: RequestContext, row: Row, what: s
     if seen is None:
         raise NotFound(f"{what} is not known.")
     return row if row.content is None or seen is row.content else _copy(row, seen)
+
+
+def seen_rows(ctx: RequestContext, rows: list[ResourceRow]) -> list[ResourceRow]:
+    """Rows the visibility clause admitted, as the actor may see them (CarePlans redacted)."""
+    if ctx.privileged:
+        return rows
+    out = []
+    for row in rows:
+        content = redact_row(ctx, row.res_type, row.content) if row.content is not None else b""
+        if content:
+            out.append(row if content is row.content else _copy(row, content))
+    return out
 
 
 async def visible_versions(session: AsyncSession, ctx: RequestContext,

@@ -63,11 +63,9 @@ async def scope_for(session: AsyncSession, ctx: RequestContext, action: str = "r
 
 async def prepare(session: AsyncSession, ctx: RequestContext, res_type: str | None = None,
                   params: list[tuple[str, str]] | None = None) -> RequestContext:
-    """Start phase: the context with its read scope bound (unchanged for SYSTEM/OPEN).
-
-    A service that may register patients can find one by exact national identifier
-    (`Patient?identifier=system|value`), which is how it joins the patient's care.
-    """
+    """Start phase: the context with its read scope bound (unchanged for SYSTEM/OPEN)."""
+    # A service that may register patients can find one by exact national identifier
+    # (`Patient?identifier=system|value`), which is how it joins the patient's care.
     if ctx.privileged:
         return ctx
     scope = await scope_for(session, ctx)
@@ -113,8 +111,7 @@ def visible_clause(ctx: RequestContext, res_type: str, pk: Any) -> Any | None:
 
 
 def criterion_guard(ctx: RequestContext, res_type: str, param: str, pk: Any) -> Any | None:
-    """Rows a search criterion on `param` may match: all visible rows for parameters over
-    what every reader sees, only wholly visible rows for parameters over redactable parts."""
+    """Rows a criterion on `param` may match (redactable parts: only wholly visible rows)."""
     if ctx.privileged or res_type not in REDACTABLE or param in REDACTABLE[res_type]:
         return None
     scope = ctx.access if isinstance(ctx, ScopedContext) else None
@@ -124,8 +121,7 @@ def criterion_guard(ctx: RequestContext, res_type: str, param: str, pk: Any) -> 
 
 
 def include_guard(ctx: RequestContext, ref: Any) -> Any | None:
-    """_include: references held in redactable parts (a CarePlan's activities) are followed
-    only from rows the actor sees whole (`ref` is the search_reference table or alias)."""
+    """_include: links out of redactable parts are followed only from wholly visible rows."""
     if ctx.privileged:
         return None
     terms = []
@@ -137,10 +133,8 @@ def include_guard(ctx: RequestContext, ref: Any) -> Any | None:
 
 
 def history_clause(ctx: RequestContext, res_type: str | None, type_col: Any, pk: Any) -> Any | None:
-    """Can-see for history: versions of resources the actor may currently see (governed types).
-
-    Versions of deleted resources have no index rows and are shown to privileged actors only.
-    """
+    """Can-see for history: versions of resources the actor may currently see."""
+    # Deleted resources have no index rows: their versions are shown to privileged actors only.
     if ctx.privileged:
         return None
     policy = current()

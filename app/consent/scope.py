@@ -86,8 +86,9 @@ class AccessScope:
         if self.policy.rule("consent-deny") is None:
             deny = E.FALSE
         rule = self.policy.rule("consent-permit")
-        if rule is None or self.actor.kind not in rule.actor_kinds:
-            permit = E.FALSE
+        if rule is None or self.actor.kind not in rule.actor_kinds or (
+                self.action == "write" and not rule.writes(res_type)):
+            permit = E.FALSE  # a permit Consent shares for reading; writes need care
         emergency = self.emergency_expr(res_type)
         if self.emergency_patients is not None and patient not in self.emergency_patients:
             emergency = E.FALSE

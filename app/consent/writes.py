@@ -100,11 +100,9 @@ def _check_shape(res_type: str, new: dict[str, Any] | None, max_depth: int) -> N
 async def check_write(session: AsyncSession, ctx: RequestContext, res_type: str,
                       new: dict[str, Any] | None, row: ResourceRow | None,
                       pending: set[str] | None = None) -> str | None:
-    """Raise unless the actor may write; returns ESTABLISHED when the write joins a patient.
-
-    `pending` carries, through one transaction's creates, the patients whose care the actor
-    joins by a CareTeam written earlier in the same transaction.
-    """
+    """Raise unless the actor may write; returns ESTABLISHED when the write joins a patient."""
+    # `pending` carries, through one transaction's creates, the patients whose care the actor
+    # joins by a CareTeam written earlier in the same transaction.
     pending = set() if pending is None else pending
     policy = current()
     if ctx.privileged or (res_type not in policy.compartment

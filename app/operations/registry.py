@@ -22,7 +22,7 @@ from app.services.context import RequestContext
 
 # Module names under app.operations. A module that is not importable yet is a bug, not a skip.
 MODULES: tuple[str, ...] = ("everything", "validate", "populate", "extract", "document",
-                            "access")
+                            "access", "changes")
 
 
 @dataclass(frozen=True, slots=True)

@@ -124,8 +124,7 @@ async def care_among(session: AsyncSession, policy: Policy, members: Sequence[Re
 async def consents_naming(
     session: AsyncSession, refs: Sequence[Ref], identifiers: Sequence[tuple[str, str]]
 ) -> list[dict[str, Any]]:
-    """Current Consents whose provisions (at any indexed depth) name one of the actor's refs
-    or identifiers (system, value) - the only Consents that can decide for this actor."""
+    """Current Consents whose provisions (any indexed depth) name the actor's refs or identifiers."""
     ref, tok = aliased(ReferenceIndex), aliased(TokenIndex)
     by_ref = select(ref.res_pk).where(ref.res_type == "Consent", ref.param == "aktor",
                                       _targets(ref, refs))
@@ -219,8 +218,7 @@ def visibility(
     named: Sequence[str], emergency_ids: Iterable[str] | None = None,
     lookup: Iterable[tuple[str, str]] = (),
 ) -> Any:
-    """OR of: per-group rules for patients whose Consents name the actor; and, for every other
-    patient, own records, care-relationship patients (semi-join) and the emergency grant."""
+    """OR of the per-group rules of named patients and, for the others, self/care/emergency."""
     terms = [and_(owner_in(policy, res_type, pk, ids), compile_expr(policy, res_type, pk, e))
              for e, ids in groups if e != E.FALSE]
     rest = []

@@ -86,7 +86,7 @@ class ResourceRepository:
                 .returning(ResourceRow.pk)
             )
         ).scalar_one()
-        await self._add_version(pk, v)
+        await self._add_version(pk, v, fresh=True)
         return int(pk)
 
     async def replace(self, pk: int, expected_version: int, v: NewVersion) -> bool:
@@ -103,8 +103,11 @@ class ResourceRepository:
         await self._add_version(pk, v)
         return True
 
-    async def _add_version(self, pk: int, v: NewVersion) -> None:
-        """Append to the version table and keep the search index on the current version."""
+    async def _add_version(self, pk: int, v: NewVersion, *, fresh: bool = False) -> None:
+        """Append to the version table and keep the search index on the current version.
+
+        `fresh`: the resource was inserted in this transaction, so it has no index rows to delete.
+        """
         await self.session.execute(
             insert(VersionRow).values(
                 res_pk=pk, res_type=v.res_type, res_id=v.res_id, version_id=v.version_id,
@@ -113,9 +116,9 @@ class ResourceRepository:
             )
         )
         if v.resource is None:
-            await indexes.clear_index(self.session, pk)
+            await indexes.clear_index(self.session, pk, v.res_type)
         else:
-            await indexes.write_index(self.session, pk, v.res_type, v.resource)
+            await indexes.write_index(self.session, pk, v.res_type, v.resource, fresh=fresh)
         # Subscriptions: validate and record the owner in this transaction (app/subscriptions).
         await outbox.record_change(self.session, self.ctx, pk, v)
 
@@ -145,7 +148,7 @@ class ResourceRepository:
         await indexes.write_index_many(self.session, [
             (pk, v.res_type, v.resource) for pk, v in zip(pks, versions, strict=True)
             if v.resource is not None
-        ])
+        ], fresh=True)
         for pk, v in zip(pks, versions, strict=True):  # as _add_version does for single writes
             await outbox.record_change(self.session, self.ctx, pk, v)
         return pks

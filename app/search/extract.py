@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import unicodedata
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from functools import lru_cache
@@ -194,7 +195,7 @@ def _simple(table: str, fn: Callable[[Any], Iterator[Any]], cols: tuple[str, ...
 def _string_vals(node: Any) -> Iterator[tuple[str, str]]:
     """(norm, exact) of each string part."""
     for s in strings(node):
-        yield norm_string(s), s
+        yield norm_string(s), unicodedata.normalize("NFC", s)  # :exact compares NFC forms
 
 
 def _uri_vals(node: Any) -> Iterator[tuple[str]]:

@@ -203,6 +203,7 @@ def compile_or_fallback(expr: str, res_type: str | None) -> Extractor:
         from fhirpathpy.models import models
 
         fn = fhirpathpy.compile(expr, models["r4"])  # the model knows choice types
+        fn({"resourceType": res_type or "Resource"}, None)  # fails now if it cannot evaluate
 
         def run(node: dict[str, Any]) -> list[Any]:
             try:

@@ -5,13 +5,20 @@ Grammar: https://hl7.org/fhir/R4/search.html (modifiers, chaining, _has, result 
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
 from app.fhir.errors import BadRequest
 from app.fhir.models import SERVED
 from app.search import values as v
-from app.search.registry import RESULT_PARAMS, UNSUPPORTED, SearchParamDef, registry
+from app.search.registry import (
+    RESULT_PARAMS,
+    UNSUPPORTED,
+    SearchParamDef,
+    component_type,
+    registry,
+)
 
 MAX_OR_VALUES = 500  # per parameter; keeps bind parameters far below database limits
 # Per request: each value binds a few parameters; SQLite and asyncpg allow 32,766/32,767.
@@ -111,7 +118,7 @@ def _typed(name: str, p: SearchParamDef, modifier: str | None, raw: str) -> Any:
             return raw
         return v.token(name, raw)
     if t == "string":
-        return raw if modifier == "exact" else v.folded(raw)
+        return unicodedata.normalize("NFC", raw) if modifier == "exact" else v.folded(raw)
     if t == "date":
         return v.date(name, raw)
     if t in ("number", "quantity"):
@@ -119,8 +126,6 @@ def _typed(name: str, p: SearchParamDef, modifier: str | None, raw: str) -> Any:
     if t == "reference":
         return v.token(name, raw) if modifier == "identifier" else v.reference(name, raw, modifier)
     if t == "composite":
-        from app.search.registry import component_type
-
         return v.composite(name, raw, component_type(p.components[1][0]))
     return raw  # uri
 

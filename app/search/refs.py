@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import re
 
-from app.fhir.models import SERVED
-
 _ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 _TYPE = re.compile(r"^[A-Z][A-Za-z]{1,63}$")
 # Our own base, set once at start so absolute references to this server index as local.
@@ -35,8 +33,3 @@ def parse_reference(ref: str) -> tuple[str | None, str | None, str | None]:
             return parts[0], parts[1], None
         return None, None, ref
     return None, None, ref
-
-
-def is_local_type(name: str) -> bool:
-    """True for a resource type this server stores."""
-    return name in SERVED

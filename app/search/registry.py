@@ -9,6 +9,7 @@ once per base type. A SearchParameter JSON file (`SearchParameter-*.json` anywhe
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Any
 from app.fhir.models import SERVED_TYPES
 from app.search.fhirpath import Extractor, compile_or_fallback, split_top
 
+log = logging.getLogger("fellesplan.search")
 DATA = Path(__file__).resolve().parent.parent / "data"
 PROFILES = Path(__file__).resolve().parent.parent.parent / "profiles"
 
@@ -90,7 +92,12 @@ def _make(sp: dict[str, Any], res_type: str) -> SearchParamDef | None:
     expr = sp.get("expression") or ""
     if sp["code"] in UNSUPPORTED or sp["type"] == "special" or not expr:
         return None
-    extract = compile_or_fallback(expr, res_type)
+    try:
+        extract = compile_or_fallback(expr, res_type)
+    except Exception:  # a broken profile definition must not stop the server; say which
+        log.error("search: cannot compile %s (%s): %r", sp.get("url"), res_type, expr,
+                  exc_info=True)
+        return None
     comps = tuple((c["definition"], c["expression"]) for c in sp.get("component", []))
     system = _implicit_system(expr, res_type) if sp["type"] == "token" else None
     return SearchParamDef(

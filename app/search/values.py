@@ -9,7 +9,6 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
 
 from app.fhir.errors import BadRequest
 from app.search.normalize import date_range, norm_string, number_range
@@ -161,11 +160,6 @@ def composite(name: str, raw: str, second_type: str | None) -> CompositeValue:
     return CompositeValue(first, number(name, parts[1], quantity=True))
 
 
-def string(name: str, raw: str) -> str:
-    """A string value (folded for the default and :contains modifiers by the caller)."""
-    return raw
-
-
 def folded(raw: str) -> str:
     """The folded form of a string search value."""
     return norm_string(raw)
@@ -177,5 +171,3 @@ def missing(name: str, raw: str) -> bool:
         raise bad(name, "':missing' takes 'true' or 'false'")
     return raw == "true"
 
-
-Parsed = TokenValue | DateValue | NumberValue | RefValue | CompositeValue | str | Any

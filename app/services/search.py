@@ -14,6 +14,7 @@ from sqlalchemy import ColumnElement, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
+from app.consent import enforce as consent_enforce
 from app.consent import hooks as consent_hooks
 from app.db.tables import ResourceRow
 from app.fhir.errors import BadRequest, Issue, NotFound
@@ -89,7 +90,8 @@ class SearchService:
         where = paging.base_where(self.ctx, [res_type], q.criteria)
         rows, _, _ = await paging.fetch_page(self.session, where, res_type, [], None, limit)
         found = await inc.fetch_rows(self.session, [pk for pk, _ in rows])
-        return [found[pk] for pk, _ in rows if pk in found]
+        # Will-see: callers (conditional create, forms) get what this actor may see, redacted.
+        return consent_enforce.seen_rows(self.ctx, [found[pk] for pk, _ in rows if pk in found])
 
     def _compartment(self, comp: tuple[str, str], types: list[str]) -> ColumnElement[bool]:
         """The compartment restriction for the searched types."""
@@ -154,10 +156,13 @@ class SearchService:
             body = bundle.shape(content, row.res_type, q.summary, q.elements)
             out.append(bundle.entry(base, row.res_type, row.res_id, body,
                                     "match" if pk in matched else "include"))
-        if q.unknown:
-            issues = [Issue("warning", "not-supported",
-                            f"Unknown or unsupported search parameter '{n}' was ignored")
-                      for n in q.unknown]
+        issues = [Issue("warning", "not-supported",
+                        f"Unknown or unsupported search parameter '{n}' was ignored")
+                  for n in q.unknown]
+        if len(extra) >= self.settings.search_max_includes > 0:
+            issues.append(Issue("warning", "too-costly", "_include/_revinclude stopped at "
+                                f"{self.settings.search_max_includes} resources"))
+        if issues:
             out.append(bundle.outcome_entry(issues))
         return out
 

@@ -17,6 +17,7 @@ from app.db.subscription_tables import ChangeRow, SubscriptionState
 from app.fhir.errors import Forbidden
 from app.repository import outbox
 from app.repository import subscriptions as repo
+from app.search.query import MAX_OR_VALUES
 from app.security import hooks
 from app.security.interactions import Interaction
 from app.services.context import RequestContext
@@ -33,9 +34,15 @@ async def visible_matches(session: AsyncSession, ctx: RequestContext, settings: 
         hooks.start(ctx, Interaction.SEARCH_TYPE, res_type)
     except Forbidden:
         return set()
-    full = f"{query}&{urlencode({'_id': ','.join(ids)})}" if query else urlencode({"_id": ",".join(ids)})
-    rows = await SearchService(session, ctx, settings).find_matches(res_type, full, limit=len(ids))
-    return {row.res_id for row in rows}
+    found: set[str] = set()
+    service = SearchService(session, ctx, settings)
+    # Search caps one parameter at MAX_OR_VALUES values (bind-parameter limits): ask in chunks.
+    for i in range(0, len(ids), MAX_OR_VALUES):
+        chunk = ",".join(ids[i:i + MAX_OR_VALUES])
+        full = f"{query}&{urlencode({'_id': chunk})}" if query else urlencode({"_id": chunk})
+        rows = await service.find_matches(res_type, full, limit=MAX_OR_VALUES)
+        found.update(row.res_id for row in rows)
+    return found
 
 
 async def _selected(session: AsyncSession, ctx: RequestContext, settings: Settings,

@@ -50,19 +50,18 @@ async def on_subscription_write(
     if resource is None:
         await repo.drop_state(session, pk)  # deleted: nothing more is delivered
         return
-    spec = parse_subscription(resource)
     state = await repo.get_state(session, pk)
-    # Only the worker's own status moves skip the checks; any other write is checked in full.
-    system_write = (ctx.kind is ActorKind.SYSTEM and state is not None
-                    and session.info.get(STATUS_WRITE) == (pk, version_id))
-    if not system_write:
-        _check_criteria(ctx, spec)
-        if spec.status in LIVE:
-            await _check_endpoint(session, spec.endpoint)
+    if (ctx.kind is ActorKind.SYSTEM and state is not None
+            and session.info.get(STATUS_WRITE) == (pk, version_id)):
+        return  # the worker's own status move; any other write is checked in full
+    spec = parse_subscription(resource)
+    _check_criteria(ctx, spec)
+    if spec.status in LIVE:
+        await _check_endpoint(session, spec.endpoint)
     if state is None:
         await repo.insert_state(session, pk, str(resource.get("id")), owner.dump(ctx),
                                 await outbox.max_pos(session))
-    elif not system_write:
+    else:
         # Whoever last set criteria and endpoint is whose visibility applies (no borrowing of
         # another actor's access); a client's write also restarts retries after an error.
         await repo.set_state(session, pk, owner=owner.dump(ctx), fail_count=0, first_failure_at=None,

@@ -18,9 +18,11 @@ import uuid
 from collections.abc import Callable
 
 import httpx
+import orjson
 
 from app.db.engine import Database
 from app.fhir.dates import utcnow
+from app.fhir.errors import FhirError
 from app.repository import outbox
 from app.repository import subscriptions as repo
 from app.services.context import ActorKind, RequestContext
@@ -33,8 +35,8 @@ from app.subscriptions.settings import SubscriptionSettings, subscription_settin
 log = logging.getLogger("fellesplan.subscriptions")
 # The owner of a Subscription whose creator is unknown: an actor without identity sees nothing.
 NOBODY = RequestContext(kind=ActorKind.PERSON, request_id="subscription-without-owner")
-ORPHAN = ("This Subscription was stored without recording who created it (e.g. inside a transaction "
-          "Bundle). Update it (PUT) with status 'requested' to make it yours and start delivery.")
+ORPHAN = ("This Subscription was stored without recording who created it (e.g. before an upgrade). "
+          "Update it (PUT) with status 'requested' to make it yours and start delivery.")
 Clock = Callable[[], dt.datetime]
 
 
@@ -102,7 +104,12 @@ class Worker:
             row = await repo.subscription_row(s, pk)
             if state is None or row is None or row.deleted or row.content is None:
                 return None
-            spec = parse_subscription(_json(row.content))
+            try:
+                spec = parse_subscription(_json(row.content))
+            except FhirError as exc:  # stored before these rules existed: it cannot be served
+                if _json(row.content).get("status") in LIVE:
+                    await status.set_status(s, settings, row, "error", exc.diagnostics)
+                return None
             if spec.status in LIVE and status.expired(spec, self.clock()):
                 await status.set_status(s, settings, row, "off")
                 return None
@@ -115,8 +122,8 @@ class Worker:
         return row.res_id, spec
 
     async def _adopt_orphans(self) -> None:
-        """Subscriptions stored without an owner record (e.g. inside a transaction Bundle) get one
-        that sees nothing and status `error`; the client's next update makes it its own."""
+        """Give Subscriptions stored without an owner record an owner that sees nothing, and `error`."""
+        # E.g. stored before migration 0004; the client's next update makes the Subscription its own.
         async with self.db.session(write=True) as s:
             for pk, res_id in await repo.orphans(s, self.sub.subscription_batch):
                 await repo.insert_state(s, pk, res_id, owner.dump(NOBODY), await outbox.max_pos(s))
@@ -132,8 +139,7 @@ class Worker:
 
 
 def _json(content: bytes) -> dict[str, object]:
-    import orjson
-
+    """Stored JSON as a dict."""
     value = orjson.loads(content)
     assert isinstance(value, dict)
     return value

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from app.db.audit_tables import AuditEventRow
 from app.db.engine import Database
-from app.services.context import ActorKind
+from app.services.context import ActorKind, CareRelationship
 from tests.consent import harness as H
 from tests.consent import world_fixed
 from tests.consent.world import ConsentM, render, store, uid
@@ -60,3 +60,16 @@ async def test_an_objection_wins_over_emergency(fresh_db: Database) -> None:
     ctx = a["legevakt-nod"].context()
     assert await H.read(fresh_db, ctx, "CarePlan", ids["ola-kp"]) == 404
     assert await H.read(fresh_db, ctx, "Patient", ids["ola"]) == 404
+
+
+async def test_emergency_is_limited_to_the_patients_the_token_names(fresh_db: Database) -> None:
+    w, a, ids = world_fixed.build()
+    resources = render(w)
+    pid = next(r for r in resources if r["id"] == ids["ola"])["identifier"][0]["value"]
+    await store(fresh_db, resources)
+    ctx = dataclasses.replace(a["legevakt-nod"].context(),
+                              care=CareRelationship(purpose_of_use="ETREAT", patients=(pid,)))
+    assert isinstance(await H.read(fresh_db, ctx, "CarePlan", ids["ola-kp"]), dict)
+    assert await H.read(fresh_db, ctx, "CarePlan", ids["kari-kp"]) == 404
+    found = await H.search(fresh_db, ctx, "CarePlan", [])
+    assert not isinstance(found, int) and [r["id"] for r in found[1]] == [ids["ola-kp"]]

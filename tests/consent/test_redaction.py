@@ -5,6 +5,7 @@ from __future__ import annotations
 import orjson
 
 from app.db.engine import Database
+from app.services.crud import ResourceService
 from tests.consent import harness as H
 from tests.consent import world_fixed
 from tests.consent.world import DOMENE, SEKSJON, render, store
@@ -88,3 +89,17 @@ async def test_includes_never_follow_links_out_of_redacted_parts(fresh_db: Datab
     assert {r["id"] for r in found[1]} == {ids["kari-ip"]}
     found = await H.search(fresh_db, a["team-lege"].context(), "CarePlan", params)
     assert not isinstance(found, int) and len(found[1]) == 7
+
+
+async def test_conditional_create_returns_a_match_only_as_the_reader_may_see_it(
+        fresh_db: Database) -> None:
+    w, a, ids = world_fixed.build()
+    await store(fresh_db, render(w))
+    async with fresh_db.session(write=True) as session:
+        svc = ResourceService(session, a["nav"].context(), fresh_db.settings)
+        got = await svc.create("CarePlan", {"resourceType": "CarePlan"},
+                               if_none_exist=f"_id={ids['kari-ip']}")
+    assert got.status == 200 and got.content is not None
+    plan = orjson.loads(got.content)
+    assert H.sections_of(plan) == [(DOMENE, "bolig"), (DOMENE, "arbeid-aktivitet")]
+    assert "Hemmelig" not in got.content.decode()

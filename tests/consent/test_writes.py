@@ -227,3 +227,15 @@ async def test_consents_nested_deeper_than_the_index_are_refused(fresh_db: Datab
         node["provision"] = [{"type": "permit"}]
         node = node["provision"][0]
     assert await write(fresh_db, a["pasient"], "create", "Consent", deep) == 422
+
+
+async def test_a_permit_consent_never_grants_writes(fresh_db: Database) -> None:
+    w, a, ids = world_fixed.build()
+    nav = a["nav"].org
+    assert nav is not None
+    w.consents.append(ConsentM(uid("c"), ids["kari"], "permit", ("Organization", nav.id),
+                               ("Goal",)))
+    await store(fresh_db, render(w))
+    assert isinstance(await H.read(fresh_db, a["nav"].context(), "Goal", ids["kari-goal"]), dict)
+    assert await write(fresh_db, a["nav"], "update", "Goal", goal(ids["kari"], ids["kari-goal"])) == 403
+    assert await write(fresh_db, a["nav"], "delete", "Goal", res_id=ids["kari-goal"]) == 403

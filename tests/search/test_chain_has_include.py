@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.fhir.errors import BadRequest
 from tests.search.factories import FNR, HPR, careplan, patient, store_all
-from tests.search.helpers import bundle, ids
+from tests.search.helpers import bundle, ids, service
 
 
 def org(oid: str, name: str, part_of: str | None = None) -> dict[str, Any]:
@@ -141,6 +142,13 @@ class TestInclude:
         b = await bundle(session, "CarePlan", "_include=CarePlan:based-on")
         assert sorted(_entries(b)) == [("CarePlan/cp1", "match"), ("CarePlan/cp2", "match"),
                                        ("CarePlan/cp3", "match")]
+
+    async def test_include_limit_is_reported(self, session: AsyncSession) -> None:
+        svc = service(session, search_max_includes=1)
+        b = orjson.loads(await svc.search("Patient", [("_id", "p1"), ("_include", "*")]))
+        modes = [e["search"]["mode"] for e in b["entry"]]
+        assert modes == ["match", "include", "outcome"]
+        assert "stopped at 1" in b["entry"][-1]["resource"]["issue"][0]["diagnostics"]
 
     async def test_bad_include_is_400(self, session: AsyncSession) -> None:
         with pytest.raises(BadRequest, match="_include"):

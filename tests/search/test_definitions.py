@@ -60,6 +60,13 @@ async def test_meta_parameters(session: AsyncSession) -> None:
     assert await ids(session, "Patient", "_source=https://ehr.example/kilde") == {"m1"}
 
 
+def test_broken_definition_is_skipped() -> None:
+    bad = {**CUSTOM, "code": "broken", "expression": "CarePlan.where(((("}
+    built = reg.build_registry([CUSTOM, bad])
+    assert built.get("CarePlan", "kontaktperson") is not None
+    assert built.get("CarePlan", "broken") is None
+
+
 def test_capability_view() -> None:
     params = {p.name: p for p in reg.search_params_for("Patient")}
     assert params["birthdate"].type == "date"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+
 import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -49,5 +51,33 @@ async def test_never_crashes(session: AsyncSession, res_type: str | None,
     except FhirError as exc:
         assert 400 <= exc.status < 500
         orjson.dumps(exc.outcome())  # the OperationOutcome must render
+    finally:
+        await nested.rollback()
+
+
+cursor_keys = st.one_of(st.none(), st.booleans(), st.integers(-2**63, 2**64 - 1), st.floats(),
+                        st.text(max_size=5), st.just("2024-01-01T00:00:00+02:00"),
+                        st.dictionaries(st.text(max_size=2), st.integers(), max_size=1))
+
+
+@pytest.mark.usefixtures("data")
+@settings(max_examples=100, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(sort=st.sampled_from(["", "family", "-birthdate", "_id", "-_lastUpdated,family"]),
+       direction=st.sampled_from(["n", "p", "x"]), kinds=st.lists(st.sampled_from("dv"),
+                                                                   max_size=2),
+       keys=st.lists(cursor_keys, max_size=2),
+       pk=st.one_of(st.integers(-2**63, 2**64 - 1), st.booleans()))
+async def test_forged_cursors_never_crash(session: AsyncSession, sort: str, direction: str,
+                                          kinds: list[str], keys: list[object],
+                                          pk: object) -> None:
+    enc = [[k, v] for k, v in zip(kinds, keys, strict=False)]
+    raw = base64.urlsafe_b64encode(orjson.dumps([direction, enc, pk])).decode().rstrip("=")
+    params = [("_cursor", raw)] + ([("_sort", sort)] if sort else [])
+    nested = await session.begin_nested()
+    try:
+        await bundle(session, "Patient", params)
+    except FhirError as exc:
+        assert exc.status == 400
     finally:
         await nested.rollback()

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 from pathlib import Path
 
+import pytest
 from sqlalchemy import create_engine, inspect
 from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.db.index_tables import INDEX_TABLES
+from app.db.migrate import upgrade
+from tests.search.conftest import PG_URL, _pg_available
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -42,3 +47,31 @@ def test_migration_matches_orm(tmp_path: Path) -> None:
             assert {c["name"] for c in insp.get_columns(t.name)} == {c.name for c in t.columns}
             assert {i["name"] for i in insp.get_indexes(t.name)} == {i.name for i in t.indexes}
         assert "ix_resources_search_type_pk" in {i["name"] for i in insp.get_indexes("resources")}
+
+
+async def test_migrations_run_on_postgresql() -> None:
+    """The whole Alembic chain (0001 → 0002 → …) on a fresh PostgreSQL database."""
+    if not await _pg_available():
+        pytest.skip("PostgreSQL is not available")
+    admin = create_async_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    url = PG_URL.rsplit("/", 1)[0] + "/search_migration"
+    async with admin.connect() as conn:
+        await conn.exec_driver_sql('DROP DATABASE IF EXISTS "search_migration" WITH (FORCE)')
+        await conn.exec_driver_sql('CREATE DATABASE "search_migration"')
+    await admin.dispose()
+    await asyncio.to_thread(upgrade, url)
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect() as conn:
+            def check(sync_conn: Connection) -> None:
+                insp = inspect(sync_conn)
+                for table in INDEX_TABLES:
+                    t = table.__table__  # type: ignore[attr-defined]
+                    assert {i["name"] for i in insp.get_indexes(t.name)} == {
+                        i.name for i in t.indexes}
+                cols = {c["name"]: c for c in insp.get_columns("search_string")}
+                assert cols["norm"]["type"].collation == "C"
+
+            await conn.run_sync(check)
+    finally:
+        await engine.dispose()

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.fhir.errors import BadRequest
+from app.repository.search.paging import encode_cursor
 from tests.search.factories import patient, store, store_all
 from tests.search.helpers import bundle, link
 
@@ -114,6 +115,15 @@ class TestPaging:
     async def test_tampered_cursor_is_400(self, session: AsyncSession) -> None:
         with pytest.raises(BadRequest, match="_cursor"):
             await bundle(session, "Patient", "_cursor=bm9wZQ")
+
+    async def test_cursor_of_another_sort_is_400(self, session: AsyncSession) -> None:
+        b = await bundle(session, "Patient", "_count=2&_sort=birthdate")
+        cursor = dict(link(b, "next") or [])["_cursor"]
+        with pytest.raises(BadRequest, match="_cursor"):
+            await bundle(session, "Patient", [("_sort", "family"), ("_cursor", cursor)])
+        odd = encode_cursor("n", [{"x": 1}], 1)
+        with pytest.raises(BadRequest, match="_cursor"):
+            await bundle(session, "Patient", [("_sort", "_id"), ("_cursor", odd)])
 
 
 @pytest.mark.usefixtures("people")

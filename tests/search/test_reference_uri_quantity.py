@@ -134,3 +134,30 @@ class TestUriQuantityComposite:
     async def test_bad_number_is_400(self, session: AsyncSession) -> None:
         with pytest.raises(BadRequest, match="context-quantity"):
             await ids(session, "Questionnaire", "context-quantity=gtx")
+
+
+def _num_ok(stored: float, prefix: str, query: str) -> bool:
+    """Spec number semantics for a single stored value (search.html#number, #prefix)."""
+    q = float(query)
+    exp = len(query.split(".")[1]) if "." in query else 0
+    half = 0.5 * 10 ** -exp
+    inside = q - half <= stored < q + half
+    return {"eq": inside, "ne": not inside, "gt": stored > q, "lt": stored < q,
+            "ge": stored >= q, "le": stored <= q, "sa": stored > q, "eb": stored < q,
+            "ap": abs(stored - q) <= abs(q) * 0.1}[prefix]
+
+
+async def test_quantity_prefix_grid(session: AsyncSession) -> None:
+    stored = {"n1": 10.0, "n2": 19.6, "n3": 20.0, "n4": 20.4, "n5": 20.5, "n6": 30.0}
+    await store_all(session, [
+        questionnaire(k, f"https://fellesplan.no/fhir/Questionnaire/{k}",
+                      [ctx("age", {"value": v, "unit": "a", "system": UCUM, "code": "a"})])
+        for k, v in stored.items()])
+    failures = []
+    for prefix in ("eq", "ne", "gt", "lt", "ge", "le", "sa", "eb", "ap"):
+        for query in ("20", "20.0", "10", "30", "22"):
+            got = await ids(session, "Questionnaire", f"context-quantity={prefix}{query}")
+            want = {k for k, v in stored.items() if _num_ok(v, prefix, query)}
+            if got != want:
+                failures.append(f"{prefix}{query}: {sorted(got)} != {sorted(want)}")
+    assert not failures, "\n".join(failures)

@@ -46,6 +46,8 @@ class TestString:
         assert await ids(session, "Patient", "family:exact=Bjørnstad") == {"bjorn"}
         assert await ids(session, "Patient", "family:exact=bjørnstad") == set()
         assert await ids(session, "Patient", "family:exact=Bjornstad") == set()
+        # Canonically equivalent spellings (NFD Å typed on some keyboards) are the same text.
+        assert await ids(session, "Patient", "family:exact=A\u030asheim") == {"aase"}
 
     async def test_name_searches_every_part(self, session: AsyncSession) -> None:
         assert await ids(session, "Patient", "name=per ø") == {"dup"}

@@ -262,3 +262,24 @@ async def test_deleted_subscription_stops(api: httpx.AsyncClient, worker: Worker
     await plan(api)
     await drain(worker)
     assert route.call_count == 0
+
+
+@respx.mock
+async def test_subscription_stored_before_the_rules_goes_to_error(
+    api: httpx.AsyncClient, worker: Worker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Subscription written before migration 0004 (no hook) whose criteria cannot be served."""
+    from app.repository import outbox
+
+    async def no_hook(*_: object) -> None:
+        return None
+
+    with monkeypatch.context() as m:
+        m.setattr(outbox, "record_change", no_hook)
+        body = {**subscription(criteria="Observation?code=1975-2"), "id": "gammel"}
+        resp = await api.put("/fhir/Subscription/gammel", json=body, headers=JSON_HEADERS)
+        assert resp.status_code == 201, resp.text
+    await drain(worker)
+    current = await status_of(api, "gammel")
+    assert current["status"] == "error"
+    assert "Observation" in current["error"] or "without recording" in current["error"]

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, Select, and_, case, false, func, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, case, false, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.index_tables import (
@@ -74,6 +74,30 @@ def sort_key(res_type: str | None, code: str, desc: bool) -> Any:
     )
 
 
+def _key_kind(res_type: str | None, code: str) -> type | tuple[type, ...]:
+    """The Python type a cursor value must have for one sort key."""
+    if code == "_lastUpdated":
+        return dt.datetime
+    p = registry().get(res_type or "", code) if code != "_id" else None
+    if p is not None and p.type == "date":
+        return dt.datetime
+    if p is not None and p.type in ("number", "quantity"):
+        return (int, float)
+    return str
+
+
+def _check_cursor_types(res_type: str | None, sort: list[tuple[str, bool]],
+                        keys: list[Any]) -> None:
+    """A cursor from another search (or a tampered one) is a 400, not a database error."""
+    for (code, _), key in zip(sort, keys, strict=True):
+        kind = _key_kind(res_type, code)
+        if key is None and code not in ("_id", "_lastUpdated"):
+            continue
+        if isinstance(key, bool) or not isinstance(key, kind) or (
+                isinstance(key, dt.datetime) and key.tzinfo is not None):
+            raise bad("_cursor", "the cursor does not belong to this search")
+
+
 def encode_cursor(direction: str, keys: list[Any], pk: int, total: int | None = None) -> str:
     """An opaque cursor: direction ('n' next / 'p' previous), sort keys, pk, first page's total."""
     enc = [["d", k.isoformat()] if isinstance(k, dt.datetime) else ["v", k] for k in keys]
@@ -99,12 +123,20 @@ def cursor_total(raw: str) -> int | None:
     return total if isinstance(total, int) and total >= 0 else None
 
 
+def _db_int(value: Any) -> bool:
+    """An int PostgreSQL's bigint can hold (bool excluded)."""
+    return isinstance(value, int) and not isinstance(value, bool) and -2**63 <= value < 2**63
+
+
 def decode_cursor(raw: str, n_keys: int) -> tuple[str, list[Any], int]:
     """Parse a cursor from a page link; 400 when it was tampered with."""
     try:
         direction, enc, pk = _load(raw)[:3]
         keys = [dt.datetime.fromisoformat(v) if t == "d" else v for t, v in enc]
-        if direction not in ("n", "p") or len(keys) != n_keys or not isinstance(pk, int):
+        if direction not in ("n", "p") or len(keys) != n_keys or not _db_int(pk):
+            raise ValueError
+        if any(isinstance(k, str) and "\x00" in k for k in keys) or any(
+                isinstance(k, int) and not _db_int(k) for k in keys):
             raise ValueError
     except (ValueError, TypeError, orjson.JSONDecodeError):
         raise bad("_cursor", "invalid paging cursor") from None
@@ -123,10 +155,9 @@ def _after(cols: list[Any], descs: list[bool], nullable: list[bool], keys: list[
             continue
         gt = (col < key) if desc == fwd else (col > key)
         nxt = or_(gt, and_(col == key, cond))
-        if not null_ok:
-            cond = nxt
-        else:
-            cond = or_(col.is_(None), nxt) if fwd else and_(col.is_not(None), nxt)
+        if null_ok:  # NULL keys sort last: after any value going forward, before it going back
+            nxt = or_(col.is_(None), nxt) if fwd else and_(col.is_not(None), nxt)
+        cond = nxt
     return cond
 
 
@@ -134,11 +165,9 @@ def page_select(
     where: list[ColumnElement[bool]], keys: list[Any], descs: list[bool],
     cursor: tuple[str, list[Any], int] | None, limit: int, nullable: list[bool] | None = None,
 ) -> tuple[Select[Any], bool]:
-    """The page query and whether it walks backwards (a 'previous' cursor).
-
-    Ties break on pk in the direction of the last key, so `_sort=-_lastUpdated` is one
-    backward scan of (res_type, last_updated, pk).
-    """
+    """The page query and whether it walks backwards (a 'previous' cursor)."""
+    # Ties break on pk in the direction of the last key, so `_sort=-_lastUpdated` is one
+    # backward scan of (res_type, last_updated, pk).
     nullable = nullable if nullable is not None else [True] * len(keys)
     labelled = [k.label(f"k{i}") for i, k in enumerate(keys)]
     sub = select(R.pk.label("pk"), *labelled).where(*where).subquery()
@@ -175,6 +204,8 @@ async def fetch_page(
 ) -> tuple[list[tuple[int, list[Any]]], bool, bool]:
     """(pk, keys) of one page, whether more rows follow, and whether rows precede."""
     cursor = decode_cursor(cursor_raw, len(sort)) if cursor_raw else None
+    if cursor is not None:
+        _check_cursor_types(res_type, sort, cursor[1])
     stmt, backwards = sorted_page(where, res_type, sort, cursor, count + 1)
     rows = [(r[-1], list(r[:-1])) for r in (await session.execute(stmt)).all()]
     more = len(rows) > count
@@ -189,13 +220,3 @@ async def count_matches(session: AsyncSession, where: list[ColumnElement[bool]])
     """COUNT(*) of the matches (the total); consent clauses are already in `where`."""
     stmt = select(func.count()).select_from(R).where(*where)
     return int((await session.execute(stmt)).scalar_one())
-
-
-def no_rows() -> ColumnElement[bool]:
-    """A WHERE term that matches nothing (e.g. an empty compartment)."""
-    return false()
-
-
-def all_rows() -> ColumnElement[bool]:
-    """A WHERE term that matches everything."""
-    return true()
