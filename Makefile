@@ -19,8 +19,8 @@ run: install
 	mkdir -p data
 	$(BIN)/fellesplan db upgrade
 	$(BIN)/fellesplan demo
-	FELLESPLAN_AUTH_ENABLED=true $(BIN)/fellesplan dev-tokens
-	FELLESPLAN_AUTH_ENABLED=true $(BIN)/fellesplan serve
+	$(BIN)/fellesplan dev-tokens
+	$(BIN)/fellesplan serve
 
 lint: install
 	$(BIN)/ruff check app tests bench

@@ -28,12 +28,12 @@ def draw(entries: list[Any], runs: list[dict[str, Any]], out: Path) -> None:
 def _throughput(db: str, res: dict[str, Any], path: Path, label: str) -> None:
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(8, 5))
+    fig, ax = plt.subplots(figsize=(10, 5))
     ceiling: dict[int, list[float]] = {}
     for name, sc in res.get("scenarios", {}).items():
         if "runs" not in sc:
             continue
-        cs = sorted(int(c) for c in sc["runs"])
+        cs = sorted(int(c) for c in sc["runs"] if sc["runs"][c]["fellesplan"]["rps"] > 0)  # log axis
         ax.plot(cs, [sc["runs"][str(c)]["fellesplan"]["rps"] for c in cs], marker="o", label=name)
         for c in cs:
             ceiling.setdefault(c, []).append(sc["runs"][str(c)]["ceiling"]["rps"])
@@ -52,7 +52,7 @@ def _throughput(db: str, res: dict[str, Any], path: Path, label: str) -> None:
     ax.set_xticks([1, 8, 32, 64], labels=["1", "8", "32", "64"])
     ax.grid(True, which="both", alpha=0.3)
     if ax.get_legend_handles_labels()[0]:
-        ax.legend(fontsize=8, ncol=2)
+        ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -64,12 +64,12 @@ def _latency_vs_size(runs: list[dict[str, Any]], path: Path) -> None:
     series: dict[str, dict[int, tuple[float, float]]] = {}
     for run in runs:
         for db, res in run["dbs"].items():
-            for name in ("read", "search", "chain"):
+            for name in ("read", "vread", "search", "chain"):
                 r = res.get("scenarios", {}).get(name, {}).get("runs", {}).get("8")
                 if r:
                     f = r["fellesplan"]
                     series.setdefault(f"{name} ({db})", {})[run["scale"]] = (f["p50_ms"], f["p99_ms"])
-    fig, ax = plt.subplots(figsize=(8, 5))
+    fig, ax = plt.subplots(figsize=(10, 5))
     for key, pts in sorted(series.items()):
         xs = sorted(pts)
         line = ax.plot(xs, [pts[x][0] for x in xs], marker="o", label=f"{key} p50")[0]
@@ -83,7 +83,7 @@ def _latency_vs_size(runs: list[dict[str, Any]], path: Path) -> None:
     )
     ax.grid(True, which="both", alpha=0.3)
     if ax.get_legend_handles_labels()[0]:
-        ax.legend(fontsize=7, ncol=2)
+        ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -25,7 +25,7 @@ _BUCKETS = (
     ("app/validation/", "validation (app.validation, fhirpathpy)"),
     ("fhirpathpy", "validation (app.validation, fhirpathpy)"),
     ("app/search/", "search indexing/query (app.search)"),
-    ("app/repository/", "repository SQL building (app.repository)"),
+    ("app/repository/", "repository code (app.repository)"),
     ("app/security/", "security/audit (app.security)"),
     ("sqlalchemy/", "SQLAlchemy (ORM/Core, async bridge)"),
     ("aiosqlite/", "aiosqlite (thread hop + SQLite)"),

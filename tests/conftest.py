@@ -25,6 +25,9 @@ from app.db.engine import Database
 from app.db.migrate import upgrade
 from app.main import create_app
 
+# The core suites run without authentication (the security suites turn it on per test);
+# set before any test module builds Settings from the environment.
+os.environ.setdefault("FELLESPLAN_AUTH_ENABLED", "false")
 PG_URL = os.environ.get("FELLESPLAN_TEST_PG_URL")
 BACKENDS = ["sqlite", "postgres"] if PG_URL else ["sqlite"]
 BASE = "http://test/fhir"

@@ -25,6 +25,7 @@ from app.consent.expr import FALSE
 from app.consent.policy import current
 from app.consent.redact import REDACTABLE
 from app.consent.scope import AccessScope, build, eligible
+from app.db.tables import ResourceRow
 from app.repository.access import compile_expr
 from app.security.actors import PERSON_SYSTEMS
 from app.services.context import RequestContext
@@ -118,6 +119,13 @@ def criterion_guard(ctx: RequestContext, res_type: str, param: str, pk: Any) -> 
     if scope is None:
         return compile_expr(current(), res_type, pk, FALSE)
     return decide.visibility(scope, res_type, pk, whole=True)
+
+
+def sort_guard(ctx: RequestContext, res_type: str | None, codes: list[str]) -> Any | None:
+    """Sorting on a redactable parameter keeps only rows the reader sees whole."""
+    guards = [criterion_guard(ctx, res_type, c, ResourceRow.pk) for c in codes] if res_type else []
+    found = [g for g in guards if g is not None]
+    return and_(*found) if found else None
 
 
 def include_guard(ctx: RequestContext, ref: Any) -> Any | None:

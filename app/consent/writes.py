@@ -99,7 +99,7 @@ def _check_shape(res_type: str, new: dict[str, Any] | None, max_depth: int) -> N
 
 async def check_write(session: AsyncSession, ctx: RequestContext, res_type: str,
                       new: dict[str, Any] | None, row: ResourceRow | None,
-                      pending: set[str] | None = None) -> str | None:
+                      pending: set[str] | None = None, put: bool = False) -> str | None:
     """Raise unless the actor may write; returns ESTABLISHED when the write joins a patient."""
     # `pending` carries, through one transaction's creates, the patients whose care the actor
     # joins by a CareTeam written earlier in the same transaction.
@@ -118,8 +118,10 @@ async def check_write(session: AsyncSession, ctx: RequestContext, res_type: str,
             ok = await _writable(session, scope, res_type, res, pending)
     joined = not ok and old is None and new is not None and _joins(scope, ctx, res_type, new)
     if not ok and not joined:
-        if old_bytes is not None and not await may_see(session, ctx, res_type, old_bytes):
-            raise NotFound(f"{res_type}/{row.res_id if row else ''} is not known.")
+        # 404 also for a refused PUT to an unused id, so ids never tell hidden from absent.
+        if (put and old_bytes is None) or (
+                old_bytes is not None and not await may_see(session, ctx, res_type, old_bytes)):
+            raise NotFound(f"{res_type}/{row.res_id if row else (new or {}).get('id', '')} is not known.")
         raise Forbidden(f"You may not write this {res_type}: it needs a care relationship with "
                         "the patient, or must be the patient's own consent.")
     if res_type in SCOPE_TYPES:

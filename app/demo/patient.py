@@ -174,46 +174,17 @@ def _consent(
 
 def _consents(rng: random.Random, seed: int, i: int, cast: plans.Cast, reg: Region) -> list[dict[str, Any]]:
     """Consent to share with the team, usually NAV and next of kin; sometimes an objection."""
-
-    def cid(n: int) -> str:
-        return ids.resource_id(seed, "consent", i, n)
-
-    when = cast.start
-    out = [_consent(cid(0), cast.patient, when, "permit", C.ref("CareTeam", cast.care_team), "kriseplan")]
+    wanted = [(0, "permit", C.ref("CareTeam", cast.care_team), "kriseplan")]
     if rng.random() < 0.7:
-        out.append(
-            _consent(
-                cid(1),
-                cast.patient,
-                when,
-                "permit",
-                C.ref("Organization", reg.orgs["nav"]),
-                "individuell-plan",
-            )
-        )
+        wanted.append((1, "permit", C.ref("Organization", reg.orgs["nav"]), "individuell-plan"))
     if cast.kin and rng.random() < 0.6:
-        out.append(
-            _consent(
-                cid(2),
-                cast.patient,
-                when,
-                "permit",
-                C.ref("RelatedPerson", cast.kin[0]),
-                "kriseplan",
-            )
-        )
-    if rng.random() < 0.15:
-        out.append(
-            _consent(
-                cid(3),
-                cast.patient,
-                when,
-                "deny",
-                C.ref("Organization", reg.orgs["legevakt"]),
-                "kriseplan",
-            )
-        )
-    return out
+        wanted.append((2, "permit", C.ref("RelatedPerson", cast.kin[0]), "kriseplan"))
+    if rng.random() < 0.15:  # the patient objects to the legevakt seeing the crisis plan
+        wanted.append((3, "deny", C.ref("Organization", reg.orgs["legevakt"]), "kriseplan"))
+    return [
+        _consent(ids.resource_id(seed, "consent", i, n), cast.patient, cast.start, kind, actor, code)
+        for n, kind, actor, code in wanted
+    ]
 
 
 def _responses(rng: random.Random, seed: int, i: int, cast: plans.Cast) -> list[dict[str, Any]]:

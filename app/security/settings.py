@@ -23,7 +23,8 @@ class TrustedIssuer(BaseModel):
 class SecuritySettings(BaseSettings):
     """FELLESPLAN_* settings owned by app/security."""
 
-    auth_enabled: bool = False
+    # Secure by default: every /fhir request needs a verified token unless explicitly switched off.
+    auth_enabled: bool = True
     # Where the issuer's signing keys come from: a JWKS URL (HelseID) or a local JWKS file.
     jwks_url: str | None = None
     jwks_file: str | None = None

@@ -129,7 +129,7 @@ class ResourceService:
         if row is None:
             await self.repo.lock_key(f"id:{res_type}/{res_id}")
             row = await self.repo.get_current(res_type, res_id, lock=True)
-        joined = await consent.check_write(self.session, self.ctx, res_type, resource, row)
+        joined = await consent.check_write(self.session, self.ctx, res_type, resource, row, put=True)
         if joined:
             await consent.note_established(self.session, self.ctx, res_id, 1)
         if row is None:

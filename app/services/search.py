@@ -60,6 +60,8 @@ class SearchService:
         self.ctx = await consent_hooks.prepare(self.session, self.ctx, res_type, params)  # can-see
         extra = self._compartment(compartment, types) if compartment else None
         where = paging.base_where(self.ctx, types, q.criteria, extra)
+        if (guard := consent_hooks.sort_guard(self.ctx, res_type, [c for c, _ in q.sort])) is not None:
+            where.append(guard)  # consent: never order rows by values redacted for this reader
         count = min(q.count if q.count is not None else self.settings.default_page_size,
                     self.settings.max_page_size)
         total_mode = q.total or self.settings.search_default_total

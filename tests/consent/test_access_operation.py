@@ -98,3 +98,21 @@ async def test_access_over_http(fresh_db: Database) -> None:
         meta = (await c.get("/fhir/metadata")).json()
         ops = {o["name"] for res in meta["rest"][0]["resource"] for o in res.get("operation", ())}
         assert "access" in ops
+
+
+async def test_explains_next_of_kin_and_a_practitioner_role(fresh_db: Database) -> None:
+    w, a, ids = world_fixed.build()
+    await store(fresh_db, render(w))
+    admin = a["admin"].context()
+    answer = await run(fresh_db, admin, ids["kari"], f"RelatedPerson/{ids['bror']}")
+    assert isinstance(answer, dict)
+    views = {p["plan"][0]["reference"]: p for p in parts(answer, "careplan")}
+    kp = views[f"CarePlan/{ids['kari-kp']}"]
+    assert kp["view"] == ["redacted"] and [c["code"] for c in kp["section"]] == [
+        "kontakter", "parorende"]
+    role = a["team-sykepleier"].prac
+    assert role is not None and role.role is not None
+    answer = await run(fresh_db, admin, ids["kari"], f"PractitionerRole/{role.role}")
+    assert isinstance(answer, dict)
+    assert all(p["decision"] == ["permit"] for p in parts(answer, "access"))
+    assert await run(fresh_db, admin, ids["kari"], "Goal/x") == 400

@@ -146,6 +146,16 @@ async def check(db: Database, world: World, actor: Actor) -> None:
     assert not isinstance(inc, int)
     for r in inc[1]:
         assert want[(r["resourceType"], r["id"])] is not None
+    plans = {i for (t, i), v in want.items() if t == "CarePlan" and v is not None}
+    history = await H.history(db, ctx, "CarePlan", None)
+    assert not isinstance(history, int) and {r["id"] for r in history} == plans
+    for r in history:
+        assert H.reduce(world, r) == want[("CarePlan", r["id"])]
+    has = await H.search(db, ctx, "Patient", [("_has:CarePlan:subject:status", "active")])
+    assert not isinstance(has, int)
+    owners = {p.patient for p in world.plans if p.id in plans}
+    assert {r["id"] for r in has[1]} == {i for (t, i), v in want.items()
+                                         if t == "Patient" and v is not None and i in owners}
     for (t, i), v in want.items():
         if t in ("CarePlan", "Goal"):
             got = await H.read(db, ctx, t, i)

@@ -103,3 +103,15 @@ async def test_conditional_create_returns_a_match_only_as_the_reader_may_see_it(
     plan = orjson.loads(got.content)
     assert H.sections_of(plan) == [(DOMENE, "bolig"), (DOMENE, "arbeid-aktivitet")]
     assert "Hemmelig" not in got.content.decode()
+
+
+async def test_sorting_never_orders_by_redacted_values(fresh_db: Database) -> None:
+    w, a, ids = world_fixed.build()
+    await store(fresh_db, render(w))
+    nav = a["nav"].context()
+    assert await H.search(fresh_db, nav, "CarePlan", [("_sort", "-activity-date")]) == (0, [])
+    found = await H.search(fresh_db, nav, "CarePlan", [("_sort", "-date")])
+    assert not isinstance(found, int) and [r["id"] for r in found[1]] == [ids["kari-ip"]]
+    found = await H.search(fresh_db, a["team-lege"].context(), "CarePlan",
+                           [("_sort", "activity-date")])
+    assert not isinstance(found, int) and len(found[1]) == 2

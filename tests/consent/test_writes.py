@@ -66,6 +66,9 @@ async def test_care_team_members_write_and_outsiders_get_403_or_404(fresh_db: Da
         assert await write(fresh_db, a[name], "update", "Goal", goal(kari, ids["kari-goal"])) == 404
         assert await write(fresh_db, a[name], "delete", "Goal", res_id=ids["kari-goal"]) == 404
         assert await write(fresh_db, a[name], "create", "Goal", goal(kari)) == 403
+    # A refused PUT answers the same for a hidden id and an unused one: ids are no oracle.
+    assert await write(fresh_db, a["utenfor-teamet"], "update", "Goal",
+                       goal(kari, uid("ubrukt"))) == 404
     # NAV may see part of the IP, so its refused write is 403.
     plan = await H.read(fresh_db, a["nav"].context(), "CarePlan", ids["kari-ip"])
     assert isinstance(plan, dict)
@@ -85,7 +88,9 @@ async def test_the_patient_writes_own_consents_only(fresh_db: Database) -> None:
     assert await write(fresh_db, a["pasient"], "create", "Consent", objection) == 201
     assert await write(fresh_db, a["pasient"], "create", "Goal", goal(kari)) == 403
     other = consent_res(ConsentM(uid("c"), ids["ola"], "permit", ("Organization", nav_org.id)))
-    assert await write(fresh_db, a["pasient"], "update", "Consent", other) == 403
+    assert await write(fresh_db, a["pasient"], "update", "Consent", other) == 404  # a PUT: no oracle
+    other.pop("id")
+    assert await write(fresh_db, a["pasient"], "create", "Consent", other) == 403
     # The objection now wins over the earlier permit: NAV sees nothing of Kari.
     assert await H.read(fresh_db, a["nav"].context(), "CarePlan", ids["kari-ip"]) == 404
 
