@@ -29,8 +29,8 @@ from app.search.refs import set_local_base
 from app.security import smart
 from app.services import capability
 from app.services.seed import seed_profile_resources
-from app.validation.hook import warm_up
 from app.subscriptions.runner import start_in_app
+from app.validation.hook import warm_up
 
 log = logging.getLogger("fellesplan")
 FHIR = "/fhir"

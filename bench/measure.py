@@ -11,7 +11,7 @@ import httpx
 from bench import servers
 from bench.run import DbRun, fellesplan_env, probe, wrk_on
 from bench.scenarios import SCENARIOS, Scenario, missing
-from bench.wrk import Measurement
+from bench.wrk import Measurement, run_wrk
 
 READ = next(s for s in SCENARIOS if s.name == "read")
 
@@ -29,8 +29,6 @@ def generator_capacity(r: DbRun) -> dict[str, Any]:
 
 
 def _wrk_paths(server: servers.Server, paths: Path, c: int, secs: float) -> Measurement:
-    from bench.wrk import run_wrk
-
     return run_wrk(server.base, "get.lua", [str(paths)], c, secs, min(2, c))
 
 

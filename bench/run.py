@@ -34,7 +34,6 @@ class Options:
     seed: int = 1
     only: tuple[str, ...] = ()
     label: str = ""  # the scale as given (10k, 100k, 1m), used in file names
-    workdir: Path = field(default_factory=lambda: Path("/tmp"))
 
 
 @dataclass

@@ -54,22 +54,25 @@ def _ingest_target(label: str, res: dict[str, Any]) -> str:
 
 
 def _search_target(entries: list[Any]) -> str:
-    by_scale = {}
+    """Judged on the single-client p50 (a latency target); the 8-client p50 is shown too."""
+    by_scale: dict[int, tuple[float, float | None]] = {}
     for _, run, db, res in entries:
-        r = _run(res, "search", 8) if db == "postgres" else None
-        if r:
-            by_scale[run["scale"]] = r["fellesplan"]["p50_ms"]
-    big, small = by_scale.get(1_000_000), by_scale.get(10_000)
+        one, eight = (_run(res, "search", 1), _run(res, "search", 8)) if db == "postgres" else (None, None)
+        if one:
+            by_scale[run["scale"]] = (
+                one["fellesplan"]["p50_ms"],
+                eight["fellesplan"]["p50_ms"] if eight else None,
+            )
     text = "- Patient+category search at 1M on PostgreSQL p50 ≤ 10 ms and ≤ 2× the 10k figure: "
-    if big is None:
-        seen = ", ".join(f"{s // 1000}k: p50 {v:.1f} ms" for s, v in sorted(by_scale.items()))
-        return text + f"not measured at 1M (c=8 so far: {seen or 'none'})"
-    ok = big <= 10 and (small is None or big <= 2 * small)
-    return (
-        text
-        + f"{_verdict(ok)}: p50 {big:.1f} ms at 1M"
-        + (f", {big / small:.1f}× the 10k figure" if small else "")
+    seen = ", ".join(
+        f"{s // 1000}k: p50 {a:.1f} ms at 1 client" + (f", {b:.1f} ms at 8" if b else "")
+        for s, (a, b) in sorted(by_scale.items())
     )
+    if 1_000_000 not in by_scale:
+        return text + f"not measured at 1M (so far: {seen or 'none'})"
+    big, small = by_scale[1_000_000][0], by_scale.get(10_000, (None, None))[0]
+    ok = big <= 10 and (small is None or big <= 2 * small)
+    return text + f"{_verdict(ok)}: {seen}" + (f"; 1M is {big / small:.1f}× the 10k figure" if small else "")
 
 
 def _auth_target(db: str, res: dict[str, Any]) -> str:

@@ -26,7 +26,8 @@ router = APIRouter()
 TypePath = Path(description=f"A served resource type: {', '.join(SERVED_TYPES)}.")
 _BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {"application/fhir+json": {"schema": {
     "type": "object", "description": "A FHIR R4 resource (JSON)."}}}}}
-_FHIR_RESPONSE: dict[int | str, dict[str, Any]] = {"200": {"description": "FHIR JSON", "content": {"application/fhir+json": {}}}}
+_FHIR_RESPONSE: dict[int | str, dict[str, Any]] = {
+    "200": {"description": "FHIR JSON", "content": {"application/fhir+json": {}}}}
 
 
 def served(res_type: str) -> str:
