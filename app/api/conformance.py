@@ -91,10 +91,12 @@ def _add_routes(res_type: str) -> None:
         """Conformance resources are read-only here."""
         raise MethodNotAllowed(f"{res_type} is read-only on this server (loaded from profiles/).")
 
+    # The 405 answers are not operations worth documenting (and one route per method would
+    # only add duplicate operation ids to the OpenAPI document).
     router.add_api_route(f"/{res_type}", refuse, methods=["POST", "PUT", "PATCH", "DELETE"],
-                         name=f"conformance:refuse-type:{res_type}")
+                         name=f"conformance:refuse-type:{res_type}", include_in_schema=False)
     router.add_api_route(f"/{res_type}/{{res_id}}", refuse, methods=["POST", "PUT", "PATCH", "DELETE"],
-                         name=f"conformance:refuse:{res_type}")
+                         name=f"conformance:refuse:{res_type}", include_in_schema=False)
 
 
 for _type in CONFORMANCE_TYPES:
