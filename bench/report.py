@@ -190,7 +190,7 @@ def render(runs: list[dict[str, Any]]) -> str:
         "- `make bench`: `python -m bench run --scale 100k` "
         "(SQLite and a throwaway PostgreSQL; `--db sqlite|postgres`, `--pg-url` to use another server).",
         "- `make bench-large`: the same at 1M resources. Not run yet: at today's ingest rate the load "
-        "alone takes ≈ 4 h on SQLite and ≈ 10 h on PostgreSQL (see Run time above).",
+        "alone takes ≈ 4 h on SQLite and ≈ 3 h on PostgreSQL (see Run time above).",
         "- `python -m bench report` rewrites this file and the plots from `results/*.json`.",
         "",
     ]

@@ -48,6 +48,7 @@ class VersionRow(Base):
         UniqueConstraint("res_pk", "version_id"),
         Index("ix_resource_versions_type_seq", "res_type", "seq"),
         Index("ix_resource_versions_updated", "last_updated"),
+        Index("ix_resource_versions_type_id_version", "res_type", "res_id", "version_id"),
     )
 
     seq: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
