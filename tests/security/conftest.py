@@ -80,16 +80,7 @@ async def databases(jwks_file: str) -> AsyncIterator[dict[str, Database]]:
         await db.dispose()
 
 
-@pytest.fixture(params=BACKENDS)
-def backend(request: pytest.FixtureRequest) -> str:
-    """The database backend under test."""
-    return str(request.param)
-
-
-@pytest.fixture
-def db(databases: dict[str, Database], backend: str) -> Database:
-    """The shared Database of this backend."""
-    return databases[backend]
+# `backend` and `db` come from tests/conftest.py; they pick up the `databases` above.
 
 
 @pytest_asyncio.fixture(loop_scope="session")
