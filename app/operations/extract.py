@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+import orjson
 from starlette.responses import Response
 
 from app.api.negotiation import fhir_response
@@ -20,6 +21,7 @@ from app.forms.params import as_bool, parameter, parameters
 from app.forms.service import FormsService
 from app.operations.registry import OperationCall
 from app.services.bundles import BundleService
+from app.services.context import SYSTEM
 
 DEFINITION: dict[str, Any] = {
     "resourceType": "OperationDefinition",
@@ -102,7 +104,38 @@ async def handle(call: OperationCall) -> Response:
         response, questionnaire if isinstance(questionnaire, dict) else None
     )
     if as_bool(parameter(call.body, call.params, "persist"), "persist"):
-        result = await BundleService(call.session, call.ctx, call.settings).process(bundle)
-        bundle = loads_stored(result)
+        bundle = await _persist(call, bundle)
     notes = operation_outcome(issues) if issues else None
     return fhir_response(call.request, parameters(("return", bundle), ("issues", notes)))
+
+
+async def _persist(call: OperationCall, bundle: dict[str, Any]) -> dict[str, Any]:
+    """Store the plan as the caller, then the Provenance as the server's own record of it.
+
+    The plan is authorised, consent-checked and audited like any write by the caller. The
+    Provenance only records what the server did; it is not patient data a caller writes, so the
+    server stores it itself, in the same database transaction (all or nothing).
+    """
+    entries = bundle.get("entry") or []
+    is_prov = [e.get("resource", {}).get("resourceType") == "Provenance" for e in entries]
+    plan = [e for e, p in zip(entries, is_prov, strict=True) if not p]
+    provenance = [e for e, p in zip(entries, is_prov, strict=True) if p]
+    done: dict[str, Any] = loads_stored(await BundleService(call.session, call.ctx, call.settings)
+                                        .process({**bundle, "entry": plan}))
+    stored = {e.get("fullUrl"): r.get("response", {}).get("location", "")
+              for e, r in zip(plan, done.get("entry") or [], strict=True)}
+    if not provenance:
+        return done
+    text = orjson.dumps({**bundle, "entry": provenance}).decode()
+    for full_url, location in stored.items():
+        if full_url and location:
+            text = text.replace(f'"{full_url}"', orjson.dumps(_relative(call, location)).decode())
+    recorded: dict[str, Any] = loads_stored(await BundleService(call.session, SYSTEM, call.settings)
+                                            .process(orjson.loads(text)))
+    done["entry"] = [*(done.get("entry") or []), *(recorded.get("entry") or [])]
+    return done
+
+
+def _relative(call: OperationCall, location: str) -> str:
+    """A response location as a relative reference (Type/id/_history/v)."""
+    return location.removeprefix(call.settings.base + "/")

@@ -135,7 +135,8 @@ async def test_persist_writes_plan_and_provenance(client: httpx.AsyncClient, db:
     plan = (await client.get(f"/fhir/{plan_loc.split('/_history')[0]}")).json()
     assert plan["status"] == "active" and profile_errors(plan) == []
     provenance = (await client.get(f"/fhir/{prov_loc.split('/_history')[0]}")).json()
-    assert provenance["target"] == [{"reference": plan_loc.split("/_history")[0]}]
+    # Version-specific, as Provenance.target should be (https://hl7.org/fhir/R4/provenance.html).
+    assert provenance["target"] == [{"reference": plan_loc}]
     assert provenance["entity"][0]["what"] == {"reference": f"QuestionnaireResponse/{stored_qr['id']}"}
 
 
