@@ -45,6 +45,17 @@ def _sqlite_engine(url: str, settings: Settings, *, immediate: bool) -> AsyncEng
     return engine
 
 
+_LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def _pg_connect_args(url: str) -> dict[str, Any]:
+    """Skip asyncpg's TLS attempt on loopback (it costs a round trip per new connection)."""
+    parsed = make_url(url)
+    if parsed.host in _LOOPBACK and "ssl" not in parsed.query and "sslmode" not in parsed.query:
+        return {"ssl": False}
+    return {}
+
+
 class Database:
     """The application's database: engines, the SQLite write lock, and sessions."""
 
@@ -66,6 +77,7 @@ class Database:
                 max_overflow=0,
                 pool_timeout=30,
                 pool_pre_ping=False,
+                connect_args=_pg_connect_args(self.url),
             )
             self.write_engine = self.read_engine
 
