@@ -7,6 +7,7 @@ index range scan; `res_pk` ends each index so semi-joins can be answered from th
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from sqlalchemy import DateTime, Float, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -156,3 +157,15 @@ class CompositeIndex(Base):
 
 INDEX_TABLES = (TokenIndex, StringIndex, DateIndex, ReferenceIndex, UriIndex, QuantityIndex,
                 CompositeIndex)
+# Where rows of each index kind live (the kinds extraction writes).
+TABLE_OF: dict[str, Any] = {  # Any: callers use the mapped columns and __table__
+    "token": TokenIndex, "string": StringIndex, "date": DateIndex, "reference": ReferenceIndex,
+    "uri": UriIndex, "quantity": QuantityIndex, "composite": CompositeIndex,
+}
+# SearchParameter types that share another kind's table: numbers are stored as quantities.
+KIND_OF_TYPE: dict[str, str] = {"number": "quantity"}
+
+
+def table_for_type(param_type: str) -> Any:
+    """The index table of a SearchParameter type."""
+    return TABLE_OF[KIND_OF_TYPE.get(param_type, param_type)]

@@ -10,37 +10,21 @@ from typing import Any
 from sqlalchemy import delete, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db.index_tables import (
-    INDEX_TABLES,
-    CompositeIndex,
-    DateIndex,
-    QuantityIndex,
-    ReferenceIndex,
-    StringIndex,
-    TokenIndex,
-    UriIndex,
-)
+from app.db.index_tables import INDEX_TABLES, KIND_OF_TYPE, TABLE_OF
 from app.search.extract import extract_rows
 from app.search.registry import registry
 
-TABLE_OF: dict[str, Any] = {  # kind -> ORM index table class
-    "token": TokenIndex, "string": StringIndex, "date": DateIndex, "reference": ReferenceIndex,
-    "uri": UriIndex, "quantity": QuantityIndex, "composite": CompositeIndex,
-}
 # Rows per INSERT and pks per DELETE ... IN: well under SQLite's 32,766 and asyncpg's 32,767
 # bind parameters (the widest table binds 10 columns per row).
 INSERT_BATCH = 2000
 DELETE_BATCH = 1000
 
 
-_KIND_OF_TYPE = {"number": "quantity"}
-
-
 def tables_for(res_type: str | None) -> list[Any]:
     """Index tables a type can have rows in (fewer statements per write); all when unknown."""
     if res_type is None or not registry().params(res_type):
         return list(INDEX_TABLES)
-    kinds = {_KIND_OF_TYPE.get(p.type, p.type) for p in registry().params(res_type)}
+    kinds = {KIND_OF_TYPE.get(p.type, p.type) for p in registry().params(res_type)}
     if "reference" in kinds:
         kinds.add("token")  # Reference.identifier rows live in the token table
     return [TABLE_OF[k] for k in TABLE_OF if k in kinds]

@@ -13,13 +13,9 @@ from sqlalchemy.orm import aliased
 
 from app.consent import hooks as consent_hooks
 from app.db.index_tables import (
-    CompositeIndex,
-    DateIndex,
-    QuantityIndex,
     ReferenceIndex,
-    StringIndex,
     TokenIndex,
-    UriIndex,
+    table_for_type,
 )
 from app.db.tables import ResourceRow
 from app.repository.search import visibility
@@ -30,11 +26,6 @@ from app.search.valuesets import expand
 from app.services.context import RequestContext
 
 R = ResourceRow
-_TABLES: dict[str, Any] = {
-    "token": TokenIndex, "string": StringIndex, "date": DateIndex, "reference": ReferenceIndex,
-    "uri": UriIndex, "number": QuantityIndex, "quantity": QuantityIndex,
-    "composite": CompositeIndex,
-}
 _MAXCHAR = "\U0010ffff"
 
 
@@ -149,7 +140,7 @@ def leaf_pks(ctx: RequestContext, res_type: str, leaf: Leaf) -> Select[Any]:
         code = p.code + ":identifier"
         cond = _token_values(t, leaf.values)
     else:
-        t = _TABLES[p.type]
+        t = table_for_type(p.type)
         code = p.code + (":of-type" if leaf.modifier == "of-type" else "")
         cond = true() if leaf.missing is not None else _leaf_condition(leaf, t)
     return select(t.res_pk).where(t.res_type == res_type, t.param == code, cond).correlate(None)
