@@ -48,6 +48,7 @@ class DbRun:
     open: servers.Server | None = None
     ceiling: servers.Server | None = None
     auth: servers.Server | None = None
+    novalidate: servers.Server | None = None
     targets: Targets | None = None
     caps: set[str] = field(default_factory=set)
     ids: dict[str, str] = field(default_factory=dict)
@@ -55,14 +56,19 @@ class DbRun:
 
     def stop(self) -> None:
         """Stop every server this run started."""
-        for s in (self.open, self.ceiling, self.auth):
+        for s in (self.open, self.ceiling, self.auth, self.novalidate):
             if s is not None:
                 s.stop()
 
+    def server_for(self, s: Scenario) -> servers.Server | None:
+        """The Fellesplan process a scenario runs against."""
+        return {"auth": self.auth, "novalidate": self.novalidate}.get(s.server, self.open)
 
-def fellesplan_env(url: str, workdir: Path, auth: bool = False) -> dict[str, str]:
+
+def fellesplan_env(url: str, workdir: Path, auth: bool = False, validate: bool = True) -> dict[str, str]:
     """Environment of a Fellesplan server process."""
     return {
+        "FELLESPLAN_VALIDATION_ON_WRITE": "true" if validate else "false",
         "FELLESPLAN_DATABASE_URL": url,
         "FELLESPLAN_DEV_KEY_FILE": str(workdir / "dev-key.pem"),
         "FELLESPLAN_ENV": "development",
@@ -127,9 +133,9 @@ def _now() -> str:
 def probe(r: DbRun, s: Scenario) -> str | None:
     """Send one request as the scenario would; the reason it is unavailable, or None."""
     assert r.targets is not None and r.open is not None
-    server = r.auth if s.server == "auth" else r.open
+    server = r.server_for(s)
     if server is None:
-        return "authentication could not be enabled"
+        return f"the {s.server} server could not be started"
     headers = {"Accept": "application/fhir+json"}
     if s.server == "auth":
         headers["Authorization"] = f"Bearer {r.targets.token}"
@@ -188,7 +194,7 @@ def profile_paths(r: DbRun) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, c in (("read", 32), ("create", 8), ("search", 8), ("auth_read", 8)):
         s = next(x for x in SCENARIOS if x.name == name)
-        server = r.auth if s.server == "auth" else r.open
+        server = r.server_for(s)
         if server is None or "runs" not in r.result["scenarios"].get(name, {}):
             continue
         load = functools.partial(wrk_on, server, s, r.targets, c)

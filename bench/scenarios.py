@@ -21,7 +21,9 @@ class Scenario:
     args: Args
     needs: tuple[str, ...]  # capability keys (see capabilities())
     writes: bool = False
-    server: str = "open"  # "open", or "auth" for the server with authentication on
+    # "open"; "auth" for the server with authentication on; "novalidate" for the server without
+    # profile validation on write (FELLESPLAN_VALIDATION_ON_WRITE=false), to price validation.
+    server: str = "open"
 
 
 def _get(name: str) -> Args:
@@ -53,6 +55,22 @@ SCENARIOS: tuple[Scenario, ...] = (
         lambda t, c, n: ["/fhir/CarePlan", t.path("create")],
         ("create",),
         writes=True,
+    ),
+    Scenario(
+        "create_unvalidated",
+        "Create the same kriseplan, profile validation on write switched off",
+        "post.lua",
+        lambda t, c, n: ["/fhir/CarePlan", t.path("create")],
+        ("create",),
+        writes=True,
+        server="novalidate",
+    ),
+    Scenario(
+        "validate_op",
+        "CarePlan/$validate of the same kriseplan",
+        "post.lua",
+        lambda t, c, n: ["/fhir/CarePlan/$validate", t.path("create")],
+        ("validate",),
     ),
     Scenario(
         "update",
@@ -96,6 +114,7 @@ def capabilities(cap: dict[str, Any]) -> set[str]:
         for res in rest.get("resource", []):
             t = res["type"]
             out |= {f"{i['code']}" for i in res.get("interaction", []) if t == "CarePlan"}
+            out |= {f"{o['name']}" for o in res.get("operation", []) if t == "CarePlan"}
             out |= {f"search:{t}:{p['name']}" for p in res.get("searchParam", [])}
             out |= {f"include:{inc}" for inc in res.get("searchInclude", [])}
             if res.get("searchInclude") is None and t == "CarePlan":

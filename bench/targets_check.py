@@ -94,6 +94,25 @@ def _auth_target(db: str, res: dict[str, Any]) -> str:
     return text + f"{_verdict(worst <= 1.4 if parts else None)}: {', '.join(parts)} (throughput ratio)"
 
 
+def _validation_target(db: str, res: dict[str, Any]) -> str:
+    """Issue 6: profile validation on write adds at most ~30% to a create (same body, same run)."""
+    text = f"- Validation on write adds ≤ 30% to a Kriseplan create ({db}): "
+    sc = res.get("scenarios", {}).get("create_unvalidated", {})
+    if "runs" not in sc:
+        return text + f"not measured ({sc.get('unavailable', 'not run')})"
+    parts, worst = [], 0.0
+    for c, bare in sc["runs"].items():
+        full = _run(res, "create", int(c))
+        if not full or not full["fellesplan"]["rps"] or not bare["fellesplan"]["rps"]:
+            continue
+        cost = bare["fellesplan"]["rps"] / full["fellesplan"]["rps"]
+        worst = max(worst, cost)
+        cpu = (full["fellesplan"].get("cpu_ms_per_req"), bare["fellesplan"].get("cpu_ms_per_req"))
+        extra = f" (CPU {cpu[0]:.2f} vs {cpu[1]:.2f} ms/req)" if all(cpu) else ""
+        parts.append(f"c={c}: +{100 * (cost - 1):.0f}%{extra}")
+    return text + f"{_verdict(worst <= 1.3 if parts else None)}: {', '.join(parts)} (throughput ratio)"
+
+
 def _subscription_target(db: str, res: dict[str, Any]) -> str:
     text = f"- Subscription delivery, commit to receiver, p99 ≤ 1 s ({db}): "
     sub = res.get("subscription") or {}
@@ -112,6 +131,7 @@ def targets(entries: list[Any]) -> list[str]:
     lines += [_ingest_target(label, res) for label, _, db, res in entries if db == "sqlite"]
     lines.append(_search_target(entries))
     lines += [_auth_target(label, res) for label, _, _, res in entries]
+    lines += [_validation_target(label, res) for label, _, _, res in entries]
     lines += [_subscription_target(label, res) for label, _, _, res in entries]
     return lines
 

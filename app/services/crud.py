@@ -301,7 +301,7 @@ class ResourceService:
         """Narrative, then the form check (needs the database), then profiles: 422 on errors."""
         ensure_narrative(res_type, resource)
         await check_response_for_write(self.session, self.ctx, self.settings, res_type, resource)
-        validate_for_write(res_type, resource)
+        validate_for_write(res_type, resource, enabled=self.settings.validation_on_write)
 
     def _guard_profile_resource(self, res_type: str, res_id: str) -> None:
         """Profile-defined resources (kriseplan-skjema) change only with a release, never by API."""

@@ -33,8 +33,10 @@ def warm_up() -> None:
     engine()
 
 
-def validate_for_write(resource_type: str, resource: dict[str, Any]) -> None:
+def validate_for_write(resource_type: str, resource: dict[str, Any], *, enabled: bool = True) -> None:
     """Raise Unprocessable (422) with one issue per error; warnings never block a write."""
+    if not enabled:  # FELLESPLAN_VALIDATION_ON_WRITE=false (benchmarks only; never in production)
+        return
     eng = engine()
     urls, claim_issues = eng.profiles_for(resource, strict_claims=False)
     issues = claim_issues + eng.check(resource, urls)

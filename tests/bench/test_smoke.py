@@ -38,7 +38,7 @@ def test_pipeline_end_to_end(tmp_path: Path) -> None:
         "--concurrency",
         "4",
         "--only",
-        "read,search,update,tx10",
+        "read,search,update,tx10,create,create_unvalidated,validate_op",
         "--no-profile",
         "--out",
         str(out),
@@ -55,7 +55,7 @@ def test_pipeline_end_to_end(tmp_path: Path) -> None:
     for run in read.values():
         assert run["fellesplan"]["requests"] > 0 and run["fellesplan"]["status_errors"] == 0
         assert run["ceiling"]["rps"] > 0 and run["ratio_rps"] > 0
-    for name in ("search", "update", "tx10"):  # measured, or honestly reported as missing
+    for name in ("search", "update", "tx10", "create", "validate_op"):  # measured, or honestly reported as missing
         sc = sqlite["scenarios"][name]
         assert "runs" in sc or sc["unavailable"].startswith("not available")
     if "runs" in sqlite["scenarios"]["update"]:  # If-Match bookkeeping in the Lua script held
@@ -63,8 +63,11 @@ def test_pipeline_end_to_end(tmp_path: Path) -> None:
             r["fellesplan"]["status_errors"] == 0 and r["fellesplan"]["errors"] == 0
             for r in sqlite["scenarios"]["update"]["runs"].values()
         )
+    bare = sqlite["scenarios"]["create_unvalidated"]["runs"]["4"]["fellesplan"]
+    assert bare["requests"] > 0 and bare["status_errors"] == 0  # the third server took writes
     text = (tmp_path / "RESULTS.md").read_text(encoding="utf-8")
     assert "## Targets" in text and "| read | 4 |" in text
+    assert "Validation on write adds ≤ 30% to a Kriseplan create (sqlite, 150): **" in text
     assert (out / "throughput-sqlite-150.png").stat().st_size > 0
     assert (out / "latency-vs-size.png").stat().st_size > 0
 

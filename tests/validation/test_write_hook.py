@@ -133,3 +133,24 @@ def test_our_extension_outside_its_context_is_refused() -> None:
         validate_for_write("Patient", p)
     assert "not allowed at Patient" in caught.value.issues[0].diagnostics
     assert caught.value.issues[0].expression == ("Patient.extension[0]",)
+
+
+def test_switched_off_skips_profiles_only_when_asked() -> None:
+    plan = kriseplan()
+    del plan["period"]
+    validate_for_write("CarePlan", plan, enabled=False)
+    with pytest.raises(Unprocessable):
+        validate_for_write("CarePlan", plan, enabled=True)
+
+
+def test_production_refuses_to_run_without_validation_on_write() -> None:
+    from pydantic import ValidationError
+
+    from app.validation.settings import ValidationSettings
+
+    class _Env(ValidationSettings):
+        env: str = "production"
+
+    with pytest.raises(ValidationError, match="VALIDATION_ON_WRITE"):
+        _Env(validation_on_write=False)
+    assert _Env().validation_on_write is True
