@@ -70,7 +70,9 @@ def _resource(res_type: str, names: set[str]) -> dict[str, Any]:
             {"name": p.name, "definition": p.url, "type": p.type, "documentation": p.documentation}
             for p in search_params_for(res_type)
         ],
-        "operation": _operations("type", res_type) + _operations("instance", res_type),
+        # One entry per operation, whether it runs on the type, an instance, or both.
+        "operation": list({o["name"]: o for o in _operations("type", res_type)
+                           + _operations("instance", res_type)}.values()),
     }
     return {k: v for k, v in out.items() if v not in ([], None)}
 

@@ -26,6 +26,10 @@ async def test_capability_statement(client: httpx.AsyncClient) -> None:
     assert "patch" not in codes  # not routed, so not declared
     assert types["CarePlan"]["conditionalDelete"] == "single"
     assert {i["code"] for i in rest["interaction"]} >= {"history-system"}
+    for res in rest["resource"]:  # an operation on both type and instance is declared once
+        names = [o["name"] for o in res.get("operation", [])]
+        assert len(names) == len(set(names)), res["type"]
+    assert {"validate", "document"} <= {o["name"] for o in types["CarePlan"]["operation"]}
 
 
 async def test_pretty(client: httpx.AsyncClient) -> None:
