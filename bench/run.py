@@ -69,6 +69,8 @@ def fellesplan_env(url: str, workdir: Path, auth: bool = False, validate: bool =
     """Environment of a Fellesplan server process."""
     return {
         "FELLESPLAN_VALIDATION_ON_WRITE": "true" if validate else "false",
+        # One delivery worker per database (the open server's), as with `fellesplan worker` apart.
+        "FELLESPLAN_SUBSCRIPTION_WORKER_ENABLED": "true" if validate and not auth else "false",
         "FELLESPLAN_DATABASE_URL": url,
         "FELLESPLAN_DEV_KEY_FILE": str(workdir / "dev-key.pem"),
         "FELLESPLAN_ENV": "development",

@@ -67,6 +67,14 @@ async def claim(session: AsyncSession, me: str, now: dt.datetime, until: dt.date
     return pks
 
 
+async def retry_due(session: AsyncSession, now: dt.datetime) -> bool:
+    """True when an unleased subscription's backoff has run out (a retry is due)."""
+    S = SubscriptionState
+    stmt = select(exists().where(S.next_attempt_at.is_not(None), S.next_attempt_at <= now,
+                                 or_(S.lease_until.is_(None), S.lease_until < now)))
+    return bool((await session.execute(stmt)).scalar())
+
+
 async def release(session: AsyncSession, pk: int, me: str) -> None:
     """Give a lease back."""
     await set_state(session, pk, lease=me, lease_owner=None, lease_until=None)

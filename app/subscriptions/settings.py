@@ -26,7 +26,11 @@ class SubscriptionSettings(BaseSettings):
     subscription_timeout_seconds: float = Field(default=10.0, gt=0)
     # A claimed subscription is leased this long; must exceed the timeout so no two deliveries overlap.
     subscription_lease_seconds: float = Field(default=60.0, gt=0)
+    # An idle worker does a full pass (leases, expiry, orphans) this often ...
     subscription_poll_seconds: float = Field(default=0.5, gt=0)
+    # ... and in between looks this often for new changes or due retries: one indexed read, so
+    # a write reaches its receiver in about this time rather than a full poll interval.
+    subscription_check_seconds: float = Field(default=0.05, gt=0)
     subscription_batch: int = Field(default=200, ge=1)
 
     @model_validator(mode="after")

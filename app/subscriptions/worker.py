@@ -14,6 +14,7 @@ import logging
 import os
 import random
 import socket
+import time
 import uuid
 from collections.abc import Callable
 
@@ -53,6 +54,9 @@ class Worker:
         self._own_client = client is None
         self.name = name or f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.concurrency = concurrency
+        self._full = False
+        self._last_pass = -float("inf")
+        self._seen_pos = -1
 
     async def close(self) -> None:
         """Close the HTTP client when the worker made it."""
@@ -75,12 +79,29 @@ class Worker:
         while not stop.is_set():
             busy = 0
             try:
-                busy = await self.run_once()
+                if await self._worth_a_pass():
+                    busy = await self.run_once()
             except Exception:  # a database outage must not end the worker
                 log.exception("subscription worker pass failed")
-            if not busy:
+            self._full = busy >= self.concurrency  # a full batch: others may be waiting
+            if not self._full:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), self.sub.subscription_poll_seconds)
+                    await asyncio.wait_for(stop.wait(), self.sub.subscription_check_seconds)
+
+    async def _worth_a_pass(self) -> bool:
+        """A full pass is due, or a cheap read shows new changes or a due retry."""
+        # Passes take write transactions (leases); an idle worker must not spin through them.
+        now = time.monotonic()
+        if self._full or now - self._last_pass >= self.sub.subscription_poll_seconds:
+            self._last_pass = now
+            return True
+        async with self.db.session(write=False) as s:
+            top = await outbox.max_pos(s)
+            due = await repo.retry_due(s, self.clock())
+        if top == self._seen_pos and not due:
+            return False
+        self._seen_pos, self._last_pass = top, now
+        return True
 
     async def _serve(self, pk: int) -> None:
         """Everything due for one leased subscription; the lease is given back at the end."""
