@@ -111,31 +111,23 @@ def start_auth(r: DbRun, data_orgnr: str, hpr: str | None) -> None:
         r.targets.token = mint_dev_token(
             hpr=hpr, org=data_orgnr, purpose="TREAT", settings=settings, name="Benchmark Koordinator"
         )
-        r.auth = servers.start_uvicorn(
-            f"fellesplan-auth-{r.db}",
-            "app.main:create_app",
-            fellesplan_env(r.url, r.workdir, auth=True),
-            r.workdir,
-            "/fhir/metadata",
-        )
     except Exception as exc:  # reported as unavailable, never faked
         r.result["auth_error"] = f"{type(exc).__name__}: {exc}"[:400]
-        r.auth = None
+        return
+    r.auth = _start_variant(r, "auth", fellesplan_env(r.url, r.workdir, auth=True))
 
 
 def start_novalidate(r: DbRun) -> None:
     """A third Fellesplan process without profile validation on write (prices validation)."""
-    wanted = any(s.server == "novalidate" for s in SCENARIOS if not r.opts.only or s.name in r.opts.only)
-    if not wanted:
-        return
+    if any(s.server == "novalidate" for s in SCENARIOS if not r.opts.only or s.name in r.opts.only):
+        r.novalidate = _start_variant(r, "novalidate", fellesplan_env(r.url, r.workdir, validate=False))
+
+
+def _start_variant(r: DbRun, kind: str, env: dict[str, str]) -> servers.Server | None:
+    """Another Fellesplan process on the same database; None (with the reason kept) if it fails."""
     try:
-        r.novalidate = servers.start_uvicorn(
-            f"fellesplan-novalidate-{r.db}",
-            "app.main:create_app",
-            fellesplan_env(r.url, r.workdir, validate=False),
-            r.workdir,
-            "/fhir/metadata",
-        )
+        return servers.start_uvicorn(f"fellesplan-{kind}-{r.db}", "app.main:create_app", env, r.workdir,
+                                     "/fhir/metadata")
     except Exception as exc:  # reported as unavailable, never faked
-        r.result["novalidate_error"] = f"{type(exc).__name__}: {exc}"[:400]
-        r.novalidate = None
+        r.result[f"{kind}_error"] = f"{type(exc).__name__}: {exc}"[:400]
+        return None
