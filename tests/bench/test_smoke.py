@@ -55,7 +55,8 @@ def test_pipeline_end_to_end(tmp_path: Path) -> None:
     for run in read.values():
         assert run["fellesplan"]["requests"] > 0 and run["fellesplan"]["status_errors"] == 0
         assert run["ceiling"]["rps"] > 0 and run["ratio_rps"] > 0
-    for name in ("search", "update", "tx10", "create", "validate_op"):  # measured, or honestly reported as missing
+    # Measured, or honestly reported as missing.
+    for name in ("search", "update", "tx10", "create", "validate_op"):
         sc = sqlite["scenarios"][name]
         assert "runs" in sc or sc["unavailable"].startswith("not available")
     if "runs" in sqlite["scenarios"]["update"]:  # If-Match bookkeeping in the Lua script held
