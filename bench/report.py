@@ -73,6 +73,12 @@ def scenario_table(db: str, res: dict[str, Any]) -> list[str]:
     return [*lines, ""]
 
 
+def _alongside(ld: dict[str, Any]) -> str:
+    """Say so when another database was loading at the same time (the cores were shared)."""
+    others = ld.get("alongside") or []
+    return f"; loaded while {', '.join(others)} loaded too, so the cores were shared" if others else ""
+
+
 def load_section(db: str, res: dict[str, Any], cores: int) -> list[str]:
     """Bulk ingest and the load generator's capacity."""
     ld = res.get("load", {})
@@ -80,7 +86,8 @@ def load_section(db: str, res: dict[str, Any], cores: int) -> list[str]:
     lines = [
         f"### {db}: bulk ingest and load generator",
         "",
-        f"- Ingest ({ld.get('mode')} Bundles from 4 concurrent clients, validation and indexing on): "
+        f"- Ingest ({ld.get('mode')} Bundles from {ld.get('clients', 4)} concurrent clients, validation and "
+        f"indexing on{_alongside(ld)}): "
         f"**{ld.get('writes_per_s')} resource versions/s** ({ld.get('writes')} versions of "
         f"{ld.get('resources')} resources in {ld.get('seconds')} s; {ld.get('resources_per_s')} new "
         f"resources/s counting first versions only), "

@@ -95,3 +95,22 @@ def test_profile_summary_names_costs(tmp_path: Path) -> None:
     s = summarise(raw)
     assert s["samples"] == 24 and s["busy_share"] == round(9 / 24, 3)
     assert s["buckets"][0] == ("validation (app.validation, fhirpathpy)", round(6 / 9, 3))
+
+
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed (apt-get install wrk)")
+@pytest.mark.skipif(not os.environ.get("FELLESPLAN_TEST_PG_URL"), reason="no PostgreSQL for this run")
+def test_both_databases_load_at_once(tmp_path: Path) -> None:
+    out = tmp_path / "results"
+    cmd = [sys.executable, "-m", "bench", "run", "--scale", "120", "--db", "both",
+           "--pg-url", os.environ["FELLESPLAN_TEST_PG_URL"], "--duration", "1", "--concurrency", "2",
+           "--only", "read", "--no-profile", "--out", str(out)]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FELLESPLAN_")}
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
+    result = json.loads(next(out.glob("*.json")).read_text(encoding="utf-8"))
+    for db, other in (("sqlite", "postgres"), ("postgres", "sqlite")):
+        res = result["dbs"][db]
+        assert res["load"]["alongside"] == [other] and res["load"]["writes"] > res["load"]["resources"]
+        assert res["scenarios"]["read"]["runs"]["2"]["fellesplan"]["requests"] > 0
+    text = (tmp_path / "RESULTS.md").read_text(encoding="utf-8")
+    assert "loaded while postgres loaded too" in text and "loaded while sqlite loaded too" in text
