@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -21,10 +22,12 @@ from app.api import operations as operation_routes
 from app.api import routes as core_routes
 from app.api import search as search_routes
 from app.api.deps import get_context
+from app.api.front import ReadFront, core_read_types
 from app.api.negotiation import check_accept, fhir_response
 from app.config import Settings, get_settings
 from app.db.engine import Database
 from app.fhir.json import dumps
+from app.fhir.models import SERVED, load_all
 from app.search.refs import set_local_base
 from app.security import smart
 from app.services import capability
@@ -92,6 +95,11 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             # Compile the validator now, not on the first write's clock.
             await asyncio.to_thread(warm_up)
             await seed_profile_resources(db)
+            load_all()
+            # What is loaded now (models, definitions, compiled profiles) lives as long as the
+            # process: frozen, the collector stops re-scanning it in every full collection.
+            gc.collect()
+            gc.freeze()
         # Subscription delivery runs inside `fellesplan serve` unless turned off (app/subscriptions).
         deliveries = start_in_app(db) if database is None else None
         try:
@@ -117,6 +125,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         app.state.db = database
     _mount_fhir(app)
     errors.install(app)
+    # Reads and vreads skip FastAPI's routing and dependency solving (same route functions).
+    app.add_middleware(ReadFront, types=core_read_types(list(app.routes), SERVED),
+                       handlers=app.exception_handlers)
     cap: dict[str, Any] = capability.build(_route_names(list(app.routes)), settings,
                                            smart.security_element(settings), audit_routes.SEARCH_PARAMS)
     app.state.capability_bytes = dumps(cap)

@@ -30,6 +30,8 @@ def _get(name: str) -> Args:
     return lambda t, c, threads: [t.path(name)]
 
 
+_SEARCH_NEEDS = ("search:CarePlan:patient", "search:CarePlan:category", "include:CarePlan:care-team")
+
 SCENARIOS: tuple[Scenario, ...] = (
     Scenario("read", "Read by id (CarePlan)", "get.lua", _get("read"), ("read",)),
     Scenario("vread", "vread (CarePlan/_history/1)", "get.lua", _get("vread"), ("vread",)),
@@ -102,6 +104,22 @@ SCENARIOS: tuple[Scenario, ...] = (
         "get.lua",
         _get("auth_read"),
         ("read", "security"),
+    ),
+    Scenario(
+        "auth_search",
+        "Consent-filtered search: CarePlan?patient&category=A01-2&_include=CarePlan:care-team "
+        "with authentication + audit + consent",
+        "get.lua",
+        lambda t, c, n: [t.path("auth_search"), f"Authorization: Bearer {t.token}"],
+        (*_SEARCH_NEEDS, "security"),
+        server="auth",
+    ),
+    Scenario(
+        "open_search_auth_paths",
+        "The same searches as auth_search, open (unfiltered)",
+        "get.lua",
+        _get("auth_search"),
+        (*_SEARCH_NEEDS, "security"),
     ),
 )
 

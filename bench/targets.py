@@ -100,6 +100,11 @@ def build(data: DemoSet, ids: dict[str, str], workdir: Path, since: str, sample:
         w / "auth_read.txt",
         [f"/fhir/CarePlan/{_server(ids, p.plan_ids[0])}" for p in region0] or ["/fhir/metadata"],
     )
+    t.files["auth_search"] = _lines(  # the `search` scenario's query, for the token's patients
+        w / "auth_search.txt",
+        [f"/fhir/CarePlan?patient={_server(ids, p.patient_id)}&category={C.KRISEPLAN}"
+         "&_include=CarePlan:care-team" for p in region0] or ["/fhir/metadata"],
+    )
     return t
 
 

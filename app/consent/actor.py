@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.consent.cache import Entry
 from app.consent.facets import ref_target
 from app.consent.policy import Policy
 from app.repository import access as repo
@@ -22,19 +23,19 @@ class Actor:
 
     kind: str
     members: tuple[Ref, ...]  # Practitioner, PractitionerRole and Organization the actor acts as
-    teams: tuple[str, ...]  # CareTeams the actor belongs to (a Consent may name a team)
     related: tuple[Ref, ...]  # RelatedPersons the person is (next of kin)
     identifiers: tuple[tuple[str, str], ...]  # (system, value) an actor reference may carry
 
     @property
-    def refs(self) -> tuple[Ref, ...]:
-        """Every reference a Consent could name this actor by."""
-        return self.members + tuple(("CareTeam", t) for t in self.teams) + self.related
+    def key(self) -> tuple[object, ...]:
+        """What the Consents naming the actor depend on (a cache key)."""
+        return (self.members, self.related, self.identifiers)
 
-    def matches(self, reference: dict[str, Any]) -> bool:
-        """True when a provision.actor.reference names this actor."""
+    def matches(self, reference: dict[str, Any], teams: frozenset[str] | set[str]) -> bool:
+        """True when a provision.actor.reference names this actor (`teams`: its CareTeams)."""
         t, i = ref_target(reference)
-        if t is not None and (t, i) in self.refs:
+        if t is not None and ((t, i) in self.members or (t, i) in self.related
+                              or (t == "CareTeam" and i in teams)):
             return True
         ident = reference.get("identifier")
         if isinstance(ident, dict):
@@ -74,11 +75,17 @@ async def _members(session: AsyncSession, policy: Policy, ctx: RequestContext) -
     return out
 
 
-async def resolve(session: AsyncSession, policy: Policy, ctx: RequestContext) -> Actor:
-    """The actor's references, looked up once per request."""
-    members = await _members(session, policy, ctx) if ctx.kind.value in ("health", "client",
-                                                                          "staff") else []
-    teams = await repo.team_ids(session, policy, members)
+async def resolve(session: AsyncSession, policy: Policy, ctx: RequestContext,
+                  shared: Entry | None = None) -> Actor:
+    """The actor's references (CareTeams are looked up only where a Consent names one)."""
+    members: tuple[Ref, ...] = ()
+    if ctx.kind.value in ("health", "client", "staff"):
+        key = (ctx.kind.value, ctx.hpr, ctx.org_ref)
+        if shared is not None and key in shared.members:
+            members = shared.members[key]
+        else:
+            members = tuple(await _members(session, policy, ctx))
+            if shared is not None:
+                shared.put("members", key, members)
     related = tuple(tuple(r.split("/", 1)) for r in ctx.related_person_refs if "/" in r)
-    return Actor(ctx.kind.value, tuple(members), tuple(teams),
-                 related, _identifiers(policy, ctx))  # type: ignore[arg-type]
+    return Actor(ctx.kind.value, members, related, _identifiers(policy, ctx))  # type: ignore[arg-type]

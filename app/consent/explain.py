@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.consent.explain_rules import explain_plans, explain_types
 from app.consent.facets import ref_target
+from app.consent.load import build
 from app.consent.policy import Policy, current
-from app.consent.scope import build
 from app.fhir.errors import BadRequest, Forbidden, NotFound
 from app.repository.access import careplans_of
 from app.repository.resources import ResourceRepository
@@ -103,7 +103,7 @@ async def explain(session: AsyncSession, ctx: RequestContext, patient: str,
     policy = current()
     actor_ctx = await actor_context(session, policy, actor, _param(params, "organization"),
                                     _param(params, "purpose"))
-    scope = await build(session, policy, actor_ctx)
+    scope = await build(session, policy, actor_ctx, patients=[patient])
     parts: list[dict[str, Any]] = [
         {"name": "actor", "valueReference": {"reference": actor}},
         {"name": "policy", "valueString": f"{policy.id} {policy.version}"}]

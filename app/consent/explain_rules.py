@@ -7,15 +7,16 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.consent import expr as E
+from app.consent.load import has_care
 from app.consent.policy import Policy
 from app.consent.provisions import RequestFacts, evaluate_consent
 from app.consent.redact import redact_careplan
-from app.consent.scope import AccessScope, has_care
+from app.consent.scope import AccessScope
 
 
 def _consents(scope: AccessScope, patient: str, res_type: str) -> tuple[list[str], list[str]]:
     """ids of the patient's Consents that permit, and that deny, something of the type."""
-    req = RequestFacts(scope.actor.matches, scope.action, scope.purpose, scope.now)
+    req = RequestFacts(scope.matches, scope.action, scope.purpose, scope.now)
     permits, denies = [], []
     for c in scope.consents.get(patient, ()):
         p, d = evaluate_consent(c, scope.policy, req, res_type)

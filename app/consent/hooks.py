@@ -13,6 +13,7 @@ A context that was never prepared sees nothing (fail closed); SYSTEM and OPEN by
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,20 +21,21 @@ import orjson
 from sqlalchemy import and_, false, or_, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.consent import decide
+from app.consent import cache, decide
 from app.consent.expr import FALSE
+from app.consent.load import build, ensure, load_all
 from app.consent.policy import current
 from app.consent.redact import REDACTABLE
-from app.consent.scope import AccessScope, build, eligible
+from app.consent.scope import AccessScope, eligible
+from app.consent.searched import searched_patients
 from app.db.tables import ResourceRow
-from app.repository.access import compile_expr
+from app.repository.access import GUARD_PK, compile_expr, guarded
 from app.security.actors import PERSON_SYSTEMS
 from app.services.context import RequestContext
 
 _CACHE_KEY = "fellesplan.consent.scopes"
 # Writes of these types can change who may see what: scopes cached in the session are dropped.
-SCOPE_TYPES = frozenset({"CareTeam", "Consent", "Patient", "Practitioner", "PractitionerRole",
-                         "RelatedPerson", "Organization"})
+SCOPE_TYPES = frozenset(cache.SCOPE_TYPES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,27 +53,38 @@ def _plain(ctx: RequestContext) -> RequestContext:
     return ctx
 
 
-async def scope_for(session: AsyncSession, ctx: RequestContext, action: str = "read") -> AccessScope:
-    """The actor's scope, computed once per session and action (dropped after scope writes)."""
+async def scope_for(session: AsyncSession, ctx: RequestContext, action: str = "read",
+                    patients: Sequence[str] | None = ()) -> AccessScope:
+    """The actor's scope with `patients` loaded (None: all), once per session and action."""
     if isinstance(ctx, ScopedContext) and ctx.access is not None and ctx.access.action == action:
-        return ctx.access
-    cache: dict[Any, AccessScope] = session.info.setdefault(_CACHE_KEY, {})
-    key = (_plain(ctx), action)
-    if key not in cache:
-        cache[key] = await build(session, current(), _plain(ctx), action)
-    return cache[key]
+        scope = ctx.access
+    else:
+        scopes: dict[Any, AccessScope] = session.info.setdefault(_CACHE_KEY, {})
+        key = (_plain(ctx), action)
+        if key not in scopes:
+            scopes[key] = await build(session, current(), _plain(ctx), action, patients)
+        scope = scopes[key]
+    if patients is None:
+        await load_all(session, scope)
+    else:
+        await ensure(session, scope, patients)
+    return scope
 
 
 async def prepare(session: AsyncSession, ctx: RequestContext, res_type: str | None = None,
-                  params: list[tuple[str, str]] | None = None) -> RequestContext:
+                  params: list[tuple[str, str]] | None = None, *,
+                  patients: Sequence[str] | None = ()) -> RequestContext:
     """Start phase: the context with its read scope bound (unchanged for SYSTEM/OPEN)."""
+    # A search restricted to patients (`patient=`, `subject=`, `Patient?_id=`) loads only them;
+    # `patients` (default: read from the params) lets a caller that knows them say so (None: all).
     # A service that may register patients can find one by exact national identifier
     # (`Patient?identifier=system|value`), which is how it joins the patient's care.
     if ctx.privileged:
         return ctx
-    scope = await scope_for(session, ctx)
+    wanted = searched_patients(current(), res_type, params or []) if patients == () else patients
+    scope = await scope_for(session, ctx, "read", wanted)
     lookup = find_by_identifier(scope, ctx, res_type, params or [])
-    if isinstance(ctx, ScopedContext) and ctx.access is not None and not lookup:
+    if isinstance(ctx, ScopedContext) and ctx.access is scope and not lookup:
         return ctx
     if lookup:
         scope = dataclasses.replace(scope, lookup=lookup)
@@ -134,9 +147,10 @@ def include_guard(ctx: RequestContext, ref: Any) -> Any | None:
         return None
     terms = []
     for res_type, params in REDACTABLE.items():
-        guard = criterion_guard(ctx, res_type, "#part", ref.res_pk)
+        # Built on a stable column (memoised per scope and actor), then tested for ref.res_pk.
+        guard = criterion_guard(ctx, res_type, "#part", GUARD_PK)
         terms.append(or_(ref.res_type != res_type, ref.param.in_(sorted(params)),
-                         guard if guard is not None else true()))
+                         guarded(ref.res_pk, guard) if guard is not None else true()))
     return and_(*terms)
 
 

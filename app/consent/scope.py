@@ -1,9 +1,12 @@
-"""The AccessScope: everything one request's actor may see, computed once per request.
+"""The AccessScope: everything one request's actor may see, loaded lazily per patient.
 
 The scope holds (a) the actor's own patients, (b) the care-relationship patients as an SQL
-semi-join (never materialised: an organisation may follow thousands), (c) for the few patients
-whose Consents name the actor, the Consent-derived permit and deny expressions per type, and
+semi-join (never materialised: an organisation may follow thousands), (c) for the *loaded*
+patients, the Consents naming the actor (their permit and deny expressions per type), and
 (d) the emergency grant. `rule_expr` turns these into one expression per (patient, type).
+A read loads only the owning patient (app.consent.load); a search restricted to patients loads
+those; other searches load every patient naming the actor (`complete`). A patient that is
+neither loaded nor known to be unnamed is denied everything (fail closed).
 """
 
 from __future__ import annotations
@@ -12,16 +15,11 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from app.consent import expr as E
-from app.consent.actor import Actor, resolve
-from app.consent.facets import owner
+from app.consent.actor import Actor
+from app.consent.cache import Entry
 from app.consent.policy import Policy, Rule
 from app.consent.provisions import RequestFacts, evaluate_consent
-from app.fhir.dates import utcnow
-from app.repository import access as repo
-from app.security.actors import PERSON_SYSTEMS
 from app.services.context import RequestContext
 
 
@@ -37,23 +35,38 @@ class AccessScope:
     self_patients: frozenset[str]
     care_eligible: bool
     emergency: bool
-    consents: dict[str, list[dict[str, Any]]]  # patient id -> Consents naming the actor
+    consents: dict[str, list[dict[str, Any]]]  # loaded patient id -> Consents naming the actor
     care_known: dict[str, bool]  # patient id -> care relationship (filled lazily)
+    complete: bool = False  # every patient with a Consent naming the actor is loaded
+    teams: set[str] = field(default_factory=set)  # CareTeams (named by loaded Consents) joined
+    teams_checked: set[str] = field(default_factory=set)  # CareTeam ids looked up so far
+    shared: Entry | None = None  # the cross-request cache entry of this request's generation
     lookup: frozenset[tuple[str, str]] = frozenset()  # Patient identifiers searched to join care
     # Emergency access limited to the patients the trust framework names (None: not limited).
     emergency_patients: frozenset[str] | None = None
     _exprs: dict[tuple[str, str], tuple[E.Expr, E.Expr]] = field(default_factory=dict)
+    clauses: dict[Any, Any] = field(default_factory=dict)  # visibility SQL by type and state
 
     @property
-    def named_patients(self) -> list[str]:
-        """Patients with Consents that name the actor (their rules differ from the default)."""
+    def loaded(self) -> list[str]:
+        """Patients whose Consents naming the actor are loaded (their rules are known)."""
         return sorted(self.consents)
+
+    def known(self, patient: str) -> bool:
+        """True when the patient's Consents naming the actor are known."""
+        return self.complete or patient in self.consents
+
+    def matches(self, reference: dict[str, Any]) -> bool:
+        """True when a provision.actor.reference names this actor."""
+        return self.actor.matches(reference, self.teams)
 
     def consent_exprs(self, patient: str, res_type: str) -> tuple[E.Expr, E.Expr]:
         """(permit, deny) of all the patient's Consents naming the actor, for one type."""
+        if not self.known(patient):
+            return E.FALSE, E.TRUE  # never loaded: fail closed
         key = (patient, res_type)
         if key not in self._exprs:
-            req = RequestFacts(self.actor.matches, self.action, self.purpose, self.now)
+            req = RequestFacts(self.matches, self.action, self.purpose, self.now)
             pairs = [evaluate_consent(c, self.policy, req, res_type)
                      for c in self.consents.get(patient, ())]
             self._exprs[key] = (E.or_(*(p for p, _ in pairs)), E.or_(*(d for _, d in pairs)))
@@ -129,48 +142,3 @@ def emergency_purpose(policy: Policy, ctx: RequestContext) -> str | None:
     if scope and ctx.has_scope(scope):
         return str(rule.raw.get("breakGlassPurpose", "BTG"))
     return None
-
-
-async def build(session: AsyncSession, policy: Policy, ctx: RequestContext,
-                action: str = "read") -> AccessScope:
-    """The actor's scope for this request: a handful of index lookups."""
-    actor = await resolve(session, policy, ctx)
-    consents: dict[str, list[dict[str, Any]]] = {}
-    if actor.refs or actor.identifiers:
-        for c in await repo.consents_naming(session, actor.refs, actor.identifiers):
-            pid = owner(policy, "Consent", c)
-            if pid is not None:
-                consents.setdefault(pid, []).append(c)
-    purpose = emergency_purpose(policy, ctx)
-    scope = AccessScope(
-        policy, actor, action, purpose or ctx.purpose_of_use, utcnow(),
-        frozenset(r.split("/", 1)[1] for r in ctx.patient_refs if r.startswith("Patient/")),
-        eligible(policy.rule("care"), ctx) and bool(actor.members), purpose is not None,
-        consents, {},
-    )
-    if scope.emergency and ctx.care and ctx.care.patients and (
-            (policy.rule("emergency") or _NO_RULE).raw.get("limitToTokenPatients", True)):
-        scope.emergency_patients = frozenset(await _patients_by_pid(session, ctx.care.patients))
-    if scope.care_eligible and consents:
-        care = await repo.care_among(session, policy, actor.members, scope.named_patients)
-        scope.care_known.update({p: p in care for p in scope.named_patients})
-    return scope
-
-
-async def has_care(session: AsyncSession, scope: AccessScope, patient: str) -> bool:
-    """Whether the actor has a care relationship with the patient (cached per request)."""
-    if not scope.care_eligible:
-        return False
-    if patient not in scope.care_known:
-        found = await repo.care_among(session, scope.policy, scope.actor.members, [patient])
-        scope.care_known[patient] = patient in found
-    return scope.care_known[patient]
-
-
-async def _patients_by_pid(session: AsyncSession, pids: tuple[str, ...]) -> list[str]:
-    """Patient ids registered with any of these national identifiers."""
-    out: list[str] = []
-    for pid in pids:
-        for system in PERSON_SYSTEMS:
-            out += await repo.ids_with_token(session, "Patient", "identifier", system, pid)
-    return out

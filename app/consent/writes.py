@@ -111,7 +111,8 @@ async def check_write(session: AsyncSession, ctx: RequestContext, res_type: str,
     _check_shape(res_type, new, int(policy.consent.get("maxDepth", 4)))
     old_bytes = await last_content(session, row)
     old = orjson.loads(old_bytes) if old_bytes else None
-    scope = await scope_for(session, ctx, "write")
+    scope = await scope_for(session, ctx, "write", [p for p in (
+        owner(policy, res_type, r) for r in (old, new) if r is not None) if p is not None])
     ok = res_type in policy.compartment
     for res in (old, new):
         if ok and res is not None:

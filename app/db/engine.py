@@ -2,6 +2,7 @@
 
 SQLite allows one writer at a time: write sessions are serialised in-process and begin with
 BEGIN IMMEDIATE, so a transaction never fails halfway when it upgrades from read to write.
+SQLite read sessions run in autocommit (per-statement snapshots, like READ COMMITTED).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
 from app.config import Settings
+from app.db.lean import LeanReader
 
 
 def _sqlite_engine(url: str, settings: Settings, *, immediate: bool) -> AsyncEngine:
@@ -38,10 +40,13 @@ def _sqlite_engine(url: str, settings: Settings, *, immediate: bool) -> AsyncEng
         cur.execute("PRAGMA busy_timeout=30000")
         cur.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
-    def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+    if immediate:
+        @event.listens_for(engine.sync_engine, "begin")
+        def _on_begin(conn: Any) -> None:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
+    # Read sessions run in autocommit: each statement sees its own snapshot, as under
+    # PostgreSQL's READ COMMITTED, and a read saves the BEGIN (three thread hops on aiosqlite).
     return engine
 
 
@@ -80,6 +85,12 @@ class Database:
                 connect_args=_pg_connect_args(self.url),
             )
             self.write_engine = self.read_engine
+        self.lean = self._lean_reader()
+
+    def _lean_reader(self) -> LeanReader:
+        """Read-only driver connections for single-statement reads (app/db/lean.py)."""
+        args = {} if self.is_sqlite else _pg_connect_args(self.url)
+        return LeanReader(self.url, self.read_engine.dialect, self.settings.db_pool_size, args)
 
     @property
     def dialect(self) -> str:
@@ -104,7 +115,9 @@ class Database:
         session.info["dialect"] = engine.dialect.name
         try:
             yield session
-            await session.commit()
+            # A session that never began a transaction has nothing to commit (a plain read).
+            if session.in_transaction() or session.new or session.dirty or session.deleted:
+                await session.commit()
         except BaseException:
             await session.rollback()
             raise
@@ -113,6 +126,7 @@ class Database:
 
     async def dispose(self) -> None:
         """Close every pooled connection."""
+        await self.lean.close()
         await self.read_engine.dispose()
         if self.write_engine is not self.read_engine:
             await self.write_engine.dispose()

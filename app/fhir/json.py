@@ -64,13 +64,17 @@ def _has_decimal(data: Any) -> bool:
 
 def dumps(data: Any, *, pretty: bool = False) -> bytes:
     """Serialise a FHIR document to UTF-8 bytes, keeping decimal precision."""
-    if _has_decimal(data):
-        text: str = simplejson.dumps(
-            data, use_decimal=True, ensure_ascii=False, indent=2 if pretty else None,
-            separators=None if pretty else (",", ":"),
-        )
-        return text.encode("utf-8")
-    return orjson.dumps(data, option=orjson.OPT_INDENT_2 if pretty else 0)
+    try:
+        # orjson refuses Decimal, so documents without decimals (nearly all) need no walk.
+        return orjson.dumps(data, option=orjson.OPT_INDENT_2 if pretty else 0)
+    except orjson.JSONEncodeError:
+        if not _has_decimal(data):
+            raise
+    text: str = simplejson.dumps(
+        data, use_decimal=True, ensure_ascii=False, indent=2 if pretty else None,
+        separators=None if pretty else (",", ":"),
+    )
+    return text.encode("utf-8")
 
 
 def loads_stored(content: bytes) -> Any:

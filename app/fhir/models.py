@@ -44,3 +44,9 @@ def model_class(resource_type: str) -> Any:
 def validate(resource_type: str, data: dict[str, Any]) -> Any:
     """Validate a resource dict with its model; raises pydantic's ValidationError."""
     return model_class(resource_type).model_validate(data)
+
+
+def load_all() -> None:
+    """Import every served model now (at start-up), not on the first request of each type."""
+    for name in SERVED_TYPES:
+        model_class(name)

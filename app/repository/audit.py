@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
+from typing import cast
 
-from sqlalchemy import and_, insert, select, tuple_, update
+from sqlalchemy import Table, and_, insert, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -38,30 +39,36 @@ class AuditQuery:
     limit: int = 20
 
 
-async def _lock_head(session: AsyncSession) -> AuditChainHead:
-    """The chain head, locked until commit (PostgreSQL); SQLite writers are already serial."""
+_EVENTS = cast(Table, AuditEventRow.__table__)
+_INDEX = cast(Table, AuditIndexRow.__table__)
+_HEAD = cast(Table, AuditChainHead.__table__)
+# Core statements built once: an audited read appends on every request.
+_HEAD_STMT = select(_HEAD.c.seq, _HEAD.c.hash).where(_HEAD.c.id == 1)
+_HEAD_LOCKED = _HEAD_STMT.with_for_update()
+_MOVE_HEAD = update(_HEAD).where(_HEAD.c.id == 1)
+
+
+async def _lock_head(session: AsyncSession) -> tuple[int, str]:
+    """(seq, hash) of the chain head, locked until commit (PostgreSQL; SQLite writers are serial)."""
     dialect = str(session.info.get("dialect") or session.get_bind().dialect.name)
-    stmt = select(AuditChainHead).where(AuditChainHead.id == 1)
-    if dialect == "postgresql":
-        stmt = stmt.with_for_update()
-    stmt = stmt.execution_options(populate_existing=True)
-    head = (await session.execute(stmt)).scalar_one_or_none()
+    stmt = _HEAD_LOCKED if dialect == "postgresql" else _HEAD_STMT
+    head = (await session.execute(stmt)).first()
     if head is not None:
-        return head
+        return int(head[0]), str(head[1])
     # Migration 0003 creates the row; this covers databases built with create_all.
     ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(AuditChainHead)
     await session.execute(
         ins.values(id=1, seq=0, hash=GENESIS).on_conflict_do_nothing(index_elements=["id"])
     )
-    return (await session.execute(stmt)).scalar_one()
+    row = (await session.execute(stmt)).one()
+    return int(row[0]), str(row[1])
 
 
 async def append(session: AsyncSession, ctx: RequestContext, events: Sequence[NewEvent]) -> None:
     """Append events to the chain in the session's transaction."""
     if not events:
         return
-    head = await _lock_head(session)
-    seq, prev = head.seq, head.hash
+    seq, prev = await _lock_head(session)
     rows: list[dict[str, object]] = []
     index: list[dict[str, object]] = []
     for ev in events:
@@ -71,12 +78,10 @@ async def append(session: AsyncSession, ctx: RequestContext, events: Sequence[Ne
                      "content": ev.content, "prev_hash": prev, "hash": digest})
         index.extend({"seq": seq, "param": p, "value": v[:128]} for p, v in ev.index)
         prev = digest
-    await session.execute(insert(AuditEventRow), rows)
+    await session.execute(insert(_EVENTS), rows)
     if index:
-        await session.execute(insert(AuditIndexRow), index)
-    await session.execute(
-        update(AuditChainHead).where(AuditChainHead.id == 1).values(seq=seq, hash=prev)
-    )
+        await session.execute(insert(_INDEX), index)
+    await session.execute(_MOVE_HEAD, {"seq": seq, "hash": prev})
 
 
 async def get(session: AsyncSession, ctx: RequestContext, event_id: str) -> AuditEventRow | None:

@@ -18,6 +18,8 @@ from app.search.registry import registry
 # bind parameters (the widest table binds 10 columns per row).
 INSERT_BATCH = 2000
 DELETE_BATCH = 1000
+# Built once per table: a prepared Core INSERT is not rebuilt and re-keyed on every write.
+_INSERTS = {kind: insert(table.__table__) for kind, table in TABLE_OF.items()}
 
 
 def tables_for(res_type: str | None) -> list[Any]:
@@ -36,8 +38,10 @@ async def clear_index(session: AsyncSession, res_pk: int, res_type: str | None =
         await session.execute(delete(table).where(table.res_pk == res_pk))
 
 
-async def _clear_many(session: AsyncSession, items: list[tuple[int, str]]) -> None:
-    """Remove index rows of many resources, batched."""
+async def clear_many(session: AsyncSession, items: list[tuple[int, str]]) -> None:
+    """Remove index rows of many resources: one DELETE ... IN per table and batch."""
+    if not items:
+        return
     tables = {t for _, res_type in items for t in tables_for(res_type)}
     pks = [pk for pk, _ in items]
     for i in range(0, len(pks), DELETE_BATCH):
@@ -49,9 +53,9 @@ async def _clear_many(session: AsyncSession, items: list[tuple[int, str]]) -> No
 async def _insert(session: AsyncSession, rows: dict[str, list[dict[str, Any]]]) -> None:
     """Bulk insert rows per table (Core executemany in batches: no ORM bookkeeping)."""
     for kind, table_rows in rows.items():
-        table = TABLE_OF[kind].__table__
+        stmt = _INSERTS[kind]
         for i in range(0, len(table_rows), INSERT_BATCH):
-            await session.execute(insert(table), table_rows[i:i + INSERT_BATCH])
+            await session.execute(stmt, table_rows[i:i + INSERT_BATCH])
 
 
 async def write_index(
@@ -59,14 +63,7 @@ async def write_index(
     *, fresh: bool = False,
 ) -> None:
     """Replace a resource's index rows; `fresh=True` (inserted in this transaction) skips DELETEs."""
-    if not fresh:
-        await clear_index(session, res_pk, res_type)
-    rows = extract_rows(res_type, resource)
-    for table_rows in rows.values():
-        for row in table_rows:
-            row["res_pk"] = res_pk
-            row["res_type"] = res_type
-    await _insert(session, rows)
+    await write_index_many(session, [(res_pk, res_type, resource)], fresh=fresh)
 
 
 async def write_index_many(
@@ -74,7 +71,7 @@ async def write_index_many(
 ) -> None:
     """Replace many resources' index rows in batches; `fresh=True` skips the DELETEs."""
     if not fresh:
-        await _clear_many(session, [(pk, res_type) for pk, res_type, _ in items])
+        await clear_many(session, [(pk, res_type) for pk, res_type, _ in items])
     merged: dict[str, list[dict[str, Any]]] = {}
     for res_pk, res_type, resource in items:
         for kind, table_rows in extract_rows(res_type, resource).items():

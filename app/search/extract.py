@@ -249,7 +249,8 @@ _WIDTH = {"system": 512, "value": 512, "url": 512, "code": 128, "c1_system": 512
 
 def _fit(row: Row) -> None:
     """Truncate string fields to their column widths (in place)."""
-    for key, width in _WIDTH.items():
-        v = row.get(key)
-        if isinstance(v, str) and len(v) > width:
-            row[key] = v[:width]
+    for key, v in row.items():
+        if isinstance(v, str) and len(v) > 128:  # the narrowest width: most values pass here
+            width = _WIDTH.get(key)
+            if width is not None and len(v) > width:
+                row[key] = v[:width]

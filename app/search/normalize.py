@@ -10,6 +10,7 @@ import datetime as dt
 import re
 import unicodedata
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 # Norwegian letters that Unicode does not decompose (ø, æ) fold like their ASCII spellings,
@@ -29,6 +30,7 @@ _DATE_RE = re.compile(
 )
 
 
+@lru_cache(maxsize=8192)  # names, codes and display texts repeat across resources
 def norm_string(value: str) -> str:
     """Fold case and accents (including ø, æ, å) for string search."""
     folded = unicodedata.normalize("NFKD", value.casefold().translate(_FOLD))
@@ -68,6 +70,7 @@ def _end_of(start: dt.datetime, precision: str) -> dt.datetime:
     return nxt - dt.timedelta(microseconds=1)
 
 
+@lru_cache(maxsize=8192)  # pure, and the same dates recur across resources and versions
 def date_range(value: str) -> tuple[dt.datetime, dt.datetime] | None:
     """A FHIR date/dateTime/instant as an inclusive naive-UTC range, or None when malformed."""
     m = _DATE_RE.match(value.strip())

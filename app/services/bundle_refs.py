@@ -16,6 +16,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 _DEFINITIONS = Path(__file__).resolve().parent.parent / "data" / "r4" / "structure-definitions.json"
 _URI_TYPES = frozenset({"uri", "url", "oid", "uuid"})
 _NESTED = frozenset({"BackboneElement", "Element"})
@@ -65,6 +67,14 @@ def _elements(type_name: str, elements: list[dict[str, Any]]) -> dict[str, str]:
         elif len(codes) == 1:
             out[rel] = "@" + rel if codes[0] in _NESTED else codes[0]
     return out
+
+
+def may_link(resource: dict[str, Any]) -> bool:
+    """False when the resource has nothing to rewrite: every link to map is a placeholder
+    (urn:uuid:, urn:oid:) or a conditional reference (Type?search), so without "urn:" or "?"
+    in its JSON the element walk can be skipped."""
+    raw = orjson.dumps(resource, default=str)
+    return b"urn:" in raw or b"?" in raw
 
 
 @dataclass(slots=True)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
+from app.consent.hooks import SCOPE_TYPES
 from app.db.tables import ResourceRow, VersionRow
 from app.fhir.errors import BadRequest, FhirError, Issue, PreconditionFailed
 from app.fhir.models import SERVED
@@ -24,11 +25,11 @@ from app.repository.resources import NewVersion
 from app.security.interactions import Interaction
 from app.services.bundle_entries import Entry, Kind, normalise
 from app.services.bundle_reads import EntryReader
-from app.services.bundle_refs import CONDITIONAL_REF, LinkRewriter, is_placeholder
+from app.services.bundle_refs import CONDITIONAL_REF, LinkRewriter, is_placeholder, may_link
 from app.services.bundle_response import write_entry
 from app.services.context import RequestContext
 from app.services.crud import ResourceService
-from app.services.writes import WriteResult
+from app.services.writes import PlannedWrite, WriteResult
 
 
 def forget_rows(session: AsyncSession) -> None:
@@ -87,6 +88,7 @@ class EntryRunner:
         self.reader = EntryReader(session, ctx, settings)
         self.plan = _Plan()
         self.entries: list[Entry] = []
+        self.locked: dict[tuple[str, str], ResourceRow] = {}  # current rows of PUT/DELETE targets
 
     async def run(self, entries: list[Entry]) -> list[bytes]:
         """Process the entries; a failure raises with the failing entry's expressions."""
@@ -104,10 +106,8 @@ class EntryRunner:
         await self._rewrite(writes)
         done.update(await self._creates(_of(entries, "POST") + [e for e in _of(entries, "PUT")
                                                                if e.index in self.plan.new]))
-        for e in sorted(_of(entries, "PUT"), key=_target):
-            if e.index not in self.plan.new:
-                with at_entry(e):
-                    done[e.index] = self._answer(await self._update(e))
+        done.update(await self._updates([e for e in _of(entries, "PUT")
+                                         if e.index not in self.plan.new]))
         forget_rows(self.session)
         for e in _of(entries, "GET", "HEAD"):
             with at_entry(e):
@@ -157,8 +157,8 @@ class EntryRunner:
         for _, action, e, criteria in sorted(keyed, key=lambda k: k[0]):
             with at_entry(e):
                 await self.crud.lock_criteria([(action, str(e.res_type), criteria)])
-        await self.crud.lock_targets([_target(e) for e in self.entries
-                                      if e.kind in (Kind.UPDATE, Kind.DELETE)])
+        self.locked = await self.crud.lock_targets([_target(e) for e in self.entries
+                                                    if e.kind in (Kind.UPDATE, Kind.DELETE)])
 
     async def _settle_ids(self, writes: list[Entry]) -> None:
         """Give every POST/PUT its id; conditional ones by search (their locks are held)."""
@@ -220,7 +220,7 @@ class EntryRunner:
                 continue  # a conditional create that matched writes nothing
             assert e.resource is not None and e.res_type is not None
             with at_entry(e):
-                unresolved = rewriter.rewrite(e.resource)
+                unresolved = rewriter.rewrite(e.resource) if may_link(e.resource) else []
                 if unresolved:
                     for u in unresolved:
                         await self._resolve(u.reference, u.expression)
@@ -273,10 +273,33 @@ class EntryRunner:
             out[e.index] = self._answer(result)
         return out
 
-    async def _update(self, e: Entry) -> WriteResult:
-        """PUT Type/id, or a conditional update whose match (or body id) is known."""
-        assert e.res_type is not None and e.res_id is not None and e.resource is not None
-        return await self.crud.update(e.res_type, e.res_id, e.resource, if_match=e.if_match)
+    async def _updates(self, entries: list[Entry]) -> dict[int, bytes]:
+        """PUT Type/id and matched conditional updates: each checked in (type, id) order as a
+        single update is, then written together (one statement per table)."""
+        targets = [_target(e) for e in entries]
+        missing = [t for t in targets if t not in self.locked]  # conditional updates
+        rows = {**self.locked, **(await self.crud.lock_targets(missing) if missing else {})}
+        out: dict[int, bytes] = {}
+        batch: list[tuple[Entry, PlannedWrite]] = []
+        for e in sorted(entries, key=_target):
+            assert e.res_type is not None and e.res_id is not None and e.resource is not None
+            if _reads_pending(self.crud.ctx, {p.result.res_type for _, p in batch}, e.res_type):
+                await self._write_batch(batch, out)
+            with at_entry(e):
+                await self.crud.check_update(e.res_type, e.res_id, e.resource)
+                batch.append((e, await self.crud.plan_update(
+                    e.res_type, e.res_id, e.resource, rows.get(_target(e)), e.if_match)))
+        await self._write_batch(batch, out)
+        return out
+
+    async def _write_batch(self, batch: list[tuple[Entry, PlannedWrite]],
+                           out: dict[int, bytes]) -> None:
+        """Write the planned updates so far and answer their entries; empties the batch."""
+        if batch:
+            await self.crud.write_planned([p for _, p in batch])
+        for e, p in batch:
+            out[e.index] = self._answer(p.result)
+        batch.clear()
 
     async def _delete(self, e: Entry) -> WriteResult:
         """DELETE Type/id or Type?criteria (no match: nothing to do; several: 412)."""
@@ -291,6 +314,15 @@ class EntryRunner:
             return await self.crud.conditional_delete(e.res_type, e.query)
         self._touch(e, row.res_type, row.res_id)
         return await self.crud.delete_versioned(row.res_type, row.res_id, e.if_match)
+
+
+def _reads_pending(ctx: RequestContext, pending: set[str], res_type: str) -> bool:
+    """True when checking an entry of `res_type` may read what the pending (checked, not yet
+    written) updates change: a form response reads its Questionnaire, and consent decisions
+    read care teams, consents and actors. Those are written first, as one by one would."""
+    if res_type == "QuestionnaireResponse" and "Questionnaire" in pending:
+        return True
+    return not ctx.privileged and not pending.isdisjoint(SCOPE_TYPES)
 
 
 def _target(e: Entry) -> tuple[str, str]:

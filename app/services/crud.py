@@ -29,7 +29,7 @@ from app.security import hooks
 from app.security.interactions import AuditRecord, EntityContent, Interaction
 from app.services.context import ActorKind, RequestContext
 from app.services.search import SearchService
-from app.services.writes import WriteResult, stamp
+from app.services.writes import PlannedWrite, WriteResult, stamp
 from app.validation.hook import is_profile_resource, validate_for_write
 
 
@@ -105,6 +105,17 @@ class ResourceService:
         self, res_type: str, res_id: str, resource: dict[str, Any], *, if_match: int | None = None
     ) -> WriteResult:
         """Update, or create with the client's id when the resource does not exist."""
+        await self.check_update(res_type, res_id, resource)
+        row = await self.repo.get_current(res_type, res_id, lock=True)
+        if row is None:
+            await self.repo.lock_key(f"id:{res_type}/{res_id}")
+            row = await self.repo.get_current(res_type, res_id, lock=True)
+        planned = await self.plan_update(res_type, res_id, resource, row, if_match)
+        await self.write_planned([planned])
+        return planned.result
+
+    async def check_update(self, res_type: str, res_id: str, resource: dict[str, Any]) -> None:
+        """The checks of an update that need no stored row: authorisation, ids, content."""
         hooks.start(self.ctx, Interaction.UPDATE, res_type)
         check_id(res_id)
         self._guard_profile_resource(res_type, res_id)
@@ -117,27 +128,34 @@ class ResourceService:
                 expression=f"{res_type}.id",
             )
         await self._check_content(res_type, resource)
-        result = await self._update_existing_or_create(res_type, res_id, resource, if_match)
-        await self._audit_write(Interaction.CREATE if result.created else Interaction.UPDATE, result)
-        return result
 
-    async def _update_existing_or_create(
-        self, res_type: str, res_id: str, resource: dict[str, Any], if_match: int | None
-    ) -> WriteResult:
-        """The body of update, after validation."""
-        row = await self.repo.get_current(res_type, res_id, lock=True)
-        if row is None:
-            await self.repo.lock_key(f"id:{res_type}/{res_id}")
-            row = await self.repo.get_current(res_type, res_id, lock=True)
+    async def plan_update(
+        self, res_type: str, res_id: str, resource: dict[str, Any], row: ResourceRow | None,
+        if_match: int | None,
+    ) -> PlannedWrite:
+        """Consent and If-Match against the locked current row, then stamp (nothing written)."""
         joined = await consent.check_write(self.session, self.ctx, res_type, resource, row, put=True)
         if joined:
             await consent.note_established(self.session, self.ctx, res_id, 1)
         if row is None:
             if if_match is not None:
                 raise PreconditionFailed(f"If-Match given, but {res_type}/{res_id} does not exist.")
-            return await self._insert(res_type, res_id, resource, "PUT")
+            now = utcnow()
+            content = stamp(resource, res_id, 1, now)
+            new = NewVersion(res_type, res_id, 1, now, "PUT", content, resource)
+            return PlannedWrite(None, 0, new, WriteResult(201, res_type, res_id, 1, now, content,
+                                                          created=True))
         self._check_version(row, if_match)
-        return await self._replace(row, resource, "PUT")
+        return self._plan_replace(row, resource, "PUT")
+
+    async def write_planned(self, planned: list[PlannedWrite]) -> None:
+        """Write planned updates with batched statements, then audit each as its own update."""
+        writes = [(p.pk, p.expected, p.version) for p in planned if p.version is not None]
+        if await self.repo.write_versions(writes) is None:
+            raise PreconditionFailed("A resource of this write was changed concurrently.")
+        for p in planned:
+            await self._audit_write(Interaction.CREATE if p.result.created else Interaction.UPDATE,
+                                    p.result)
 
     def _check_version(self, row: ResourceRow, if_match: int | None) -> None:
         """Enforce If-Match, and require it for the types where silent overwrites are banned."""
@@ -156,22 +174,21 @@ class ResourceService:
                 f"W/\"{row.version_id}\" of {row.res_type}/{row.res_id}."
             )
 
-    async def _replace(self, row: ResourceRow, resource: dict[str, Any], method: str) -> WriteResult:
-        """Write the next version of an existing (possibly deleted) resource."""
+    def _plan_replace(self, row: ResourceRow, resource: dict[str, Any], method: str) -> PlannedWrite:
+        """The next version of an existing (possibly deleted) resource, not yet written."""
         if not row.deleted and row.content is not None:
             unchanged = _same_content(resource, row)
             if unchanged is not None:
                 # A repeat of the same content is not a new version (keeps sync idempotent).
-                return WriteResult(200, row.res_type, row.res_id, row.version_id, row.last_updated,
-                                   row.content)
+                return PlannedWrite(row.pk, row.version_id, None, WriteResult(
+                    200, row.res_type, row.res_id, row.version_id, row.last_updated, row.content))
         now = utcnow()
         version = row.version_id + 1
         content = stamp(resource, row.res_id, version, now)
         new = NewVersion(row.res_type, row.res_id, version, now, method, content, resource)
-        if not await self.repo.replace(row.pk, row.version_id, new):
-            raise PreconditionFailed(f"{row.res_type}/{row.res_id} was changed concurrently.")
-        return WriteResult(201 if row.deleted else 200, row.res_type, row.res_id, version, now,
-                           content, created=row.deleted)
+        return PlannedWrite(row.pk, row.version_id, new, WriteResult(
+            201 if row.deleted else 200, row.res_type, row.res_id, version, now, content,
+            created=row.deleted))
 
     async def conditional_update(
         self, res_type: str, query: str, resource: dict[str, Any], *, if_match: int | None = None
@@ -243,15 +260,21 @@ class ResourceService:
         for key in sorted(keys):
             await self.repo.lock_key(key)
 
-    async def lock_targets(self, targets: list[tuple[str, str]]) -> None:
-        """Lock the resources a transaction will update or delete, in sorted order, up front.
+    async def lock_targets(self, targets: list[tuple[str, str]]) -> dict[tuple[str, str], ResourceRow]:
+        """Lock the resources a transaction will update or delete, up front; returns their rows.
 
-        Rows are locked FOR UPDATE (ids not yet stored take update's `id:` key), so two
-        Bundles, or a Bundle and single writes, never wait on each other in a cycle.
+        Rows are locked FOR UPDATE in (type, id) order by one SELECT per chunk; ids not yet
+        stored then take update's `id:` key, in sorted order, and are read again (another writer
+        may have created one meanwhile). Two Bundles, or a Bundle and single writes, never wait
+        on each other in a cycle.
         """
-        for res_type, res_id in sorted(set(targets)):
-            if await self.repo.get_current(res_type, res_id, lock=True) is None:
-                await self.repo.lock_key(f"id:{res_type}/{res_id}")
+        rows = await self.repo.get_current_many(targets, lock=True)
+        missing = sorted(set(targets) - rows.keys())
+        for res_type, res_id in missing:
+            await self.repo.lock_key(f"id:{res_type}/{res_id}")
+        if missing and self.repo.dialect == "postgresql":
+            rows.update(await self.repo.get_current_many(missing, lock=True))
+        return rows
 
     async def match_criteria(
         self, interaction: Interaction, res_type: str, query: str, what: str

@@ -140,7 +140,7 @@ class SearchService:
     async def _entries(self, q: ParsedQuery, pks: list[int], types: list[str]) -> list[bytes]:
         """Match entries, included entries, and an outcome entry for ignored parameters."""
         extra = await self._inclusions(q, pks)
-        rows = await inc.fetch_rows(self.session, pks + extra)
+        rows = await inc.fetch_rows(self.session, pks + extra, detached=True)
         for t in sorted({r.res_type for pk, r in rows.items() if pk not in set(pks)}):
             hooks.start(self.ctx, Interaction.READ, t)  # _include must not widen the scopes
         await _audit_search(self.session, self.ctx, q, [rows[pk] for pk in pks + extra
@@ -174,7 +174,7 @@ class SearchService:
             return []
         seen = set(pks)
         added: list[int] = []
-        frontier = list(pks)
+        frontier = await self._typed(q.res_type, pks)
         limit = self.settings.search_max_includes
         for depth in range(self.settings.search_iterate_depth + 1):
             inc_specs = [s for s in q.include if depth == 0 or s[3]]
@@ -182,24 +182,28 @@ class SearchService:
             if not (inc_specs or rev_specs) or not frontier:
                 break
             found = await self._one_round(frontier, inc_specs, rev_specs)
-            frontier = [pk for pk, _ in found if pk not in seen]
-            seen.update(frontier)
-            added += frontier
+            frontier = [(pk, t) for pk, t in found if pk not in seen]
+            seen.update(pk for pk, _ in frontier)
+            added += [pk for pk, _ in frontier]
             if len(added) >= limit:
                 return added[:limit]
         return added
 
-    async def _one_round(self, frontier: list[int], inc_specs: list[inc.Inclusion],
+    async def _typed(self, res_type: str | None, pks: list[int]) -> list[tuple[int, str]]:
+        """(pk, type) of page rows: a type search's are all of its type (no query needed)."""
+        if res_type:
+            return [(pk, res_type) for pk in pks]
+        return [(pk, t) for pk, t, _ in await inc.fetch_keys(self.session, pks)]
+
+    async def _one_round(self, frontier: list[tuple[int, str]], inc_specs: list[inc.Inclusion],
                          rev_specs: list[inc.Inclusion]) -> list[tuple[int, str]]:
         """One include/revinclude round from the frontier."""
         types = list(SERVED)
         found: list[tuple[int, str]] = []
         if inc_specs:
-            keys = await inc.fetch_keys(self.session, frontier)
-            found += await inc.included(self.session, self.ctx,
-                                        [(pk, t) for pk, t, _ in keys], inc_specs, types)
+            found += await inc.included(self.session, self.ctx, frontier, inc_specs, types)
         if rev_specs:
-            keys = await inc.fetch_keys(self.session, frontier)
+            keys = await inc.fetch_keys(self.session, [pk for pk, _ in frontier])
             found += await inc.revincluded(self.session, self.ctx,
                                            [(t, i) for _, t, i in keys], rev_specs, types)
         return found

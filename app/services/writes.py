@@ -10,6 +10,7 @@ from typing import Any
 from app.fhir.dates import format_instant
 from app.fhir.errors import BadRequest, Issue
 from app.fhir.json import dumps
+from app.repository.resources import NewVersion
 
 _ETAG_RE = re.compile(r'^\s*(?:W/)?"?(\d+)"?\s*$')
 
@@ -26,6 +27,16 @@ class WriteResult:
     content: bytes | None
     created: bool = False
     issues: list[Issue] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class PlannedWrite:
+    """An update that passed every check: what to write (nothing for unchanged content)."""
+
+    pk: int | None  # the resource's row; None when the update creates it
+    expected: int  # the version the row must still be at
+    version: NewVersion | None
+    result: WriteResult
 
 
 def stamp(resource: dict[str, Any], res_id: str, version_id: int, now: dt.datetime) -> bytes:

@@ -30,7 +30,7 @@ class SubscriptionSettings(BaseSettings):
     subscription_poll_seconds: float = Field(default=0.5, gt=0)
     # ... and in between looks this often for new changes or due retries: one indexed read, so
     # a write reaches its receiver in about this time rather than a full poll interval.
-    subscription_check_seconds: float = Field(default=0.05, gt=0)
+    subscription_check_seconds: float = Field(default=0.1, gt=0)
     subscription_batch: int = Field(default=200, ge=1)
 
     @model_validator(mode="after")

@@ -12,22 +12,17 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engin
 
 import app.db.index_tables  # noqa: F401  (registers the index tables on Base.metadata)
 from app.db.base import Base
+from tests.conftest import _create_pg_database, _worker
 
-PG_URL = os.environ.get(
-    "FELLESPLAN_SEARCH_TEST_PG", "postgresql+asyncpg://postgres@127.0.0.1:55432/search_test"
-)
+# The throwaway PostgreSQL of `make test` (scripts/with-postgres.sh); without it, SQLite only.
+PG_URL = os.environ.get("FELLESPLAN_TEST_PG_URL", "")
 
 
-async def _pg_available() -> bool:
-    """True when the development PostgreSQL answers."""
-    try:
-        import asyncpg
-
-        conn = await asyncpg.connect(PG_URL.replace("+asyncpg", ""), timeout=3)
-        await conn.close()
-        return True
-    except Exception:
-        return False
+async def pg_database(name: str) -> str | None:
+    """A fresh PostgreSQL database for this worker (None when the run has no PostgreSQL)."""
+    if not PG_URL:
+        return None
+    return await _create_pg_database(f"{name}_{_worker()}")
 
 
 def _sqlite_engine(path: Path) -> AsyncEngine:
@@ -48,9 +43,10 @@ async def engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
     if request.param == "sqlite":
         eng = _sqlite_engine(tmp_path_factory.mktemp("search") / "search.db")
     else:
-        if not await _pg_available():
-            pytest.skip("PostgreSQL is not available")
-        eng = create_async_engine(PG_URL)
+        url = await pg_database("search")
+        if url is None:
+            pytest.skip("no PostgreSQL for this run (FELLESPLAN_TEST_PG_URL)")
+        eng = create_async_engine(url)
     async with eng.begin() as conn:
         await conn.run_sync(Base.metadata.drop_all)
         await conn.run_sync(Base.metadata.create_all)

@@ -57,7 +57,8 @@ async def test_never_crashes(session: AsyncSession, res_type: str | None,
 
 cursor_keys = st.one_of(st.none(), st.booleans(), st.integers(-2**63, 2**64 - 1), st.floats(),
                         st.text(max_size=5), st.just("2024-01-01T00:00:00+02:00"),
-                        st.dictionaries(st.text(max_size=2), st.integers(), max_size=1))
+                        st.dictionaries(st.text(max_size=2), st.integers(-2**63, 2**64 - 1),
+                                        max_size=1))
 
 
 @pytest.mark.usefixtures("data")

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.db.index_tables import INDEX_TABLES
 from app.db.migrate import upgrade
-from tests.search.conftest import PG_URL, _pg_available
+from tests.search.conftest import pg_database
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -51,14 +51,9 @@ def test_migration_matches_orm(tmp_path: Path) -> None:
 
 async def test_migrations_run_on_postgresql() -> None:
     """The whole Alembic chain (0001 → 0002 → …) on a fresh PostgreSQL database."""
-    if not await _pg_available():
-        pytest.skip("PostgreSQL is not available")
-    admin = create_async_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    url = PG_URL.rsplit("/", 1)[0] + "/search_migration"
-    async with admin.connect() as conn:
-        await conn.exec_driver_sql('DROP DATABASE IF EXISTS "search_migration" WITH (FORCE)')
-        await conn.exec_driver_sql('CREATE DATABASE "search_migration"')
-    await admin.dispose()
+    url = await pg_database("search_migration")
+    if url is None:
+        pytest.skip("no PostgreSQL for this run (FELLESPLAN_TEST_PG_URL)")
     await asyncio.to_thread(upgrade, url)
     engine = create_async_engine(url)
     try:

@@ -122,10 +122,15 @@ def _composite(t: Any, value: CompositeValue) -> ColumnElement[bool]:
 def _ref(t: Any, leaf: Leaf, value: RefValue) -> ColumnElement[bool]:
     """A reference value: local (type, id) or URL (canonical may carry `|version`)."""
     if value.id is not None:
-        # A plain id matches any target type: this parameter's rows only point at its targets.
+        # A plain id matches any allowed target type. Naming them keeps the lookup one range of
+        # the (res_type, param, target_type, target_id) index per type; without a type the
+        # database walks every row of the parameter (this grew linearly with the data).
         target = value.type or (leaf.modifier if leaf.modifier != "identifier" else None)
         cond = _b(t.target_id == value.id)
-        return _b(and_(t.target_type == target, cond)) if target else cond
+        if target:
+            return _b(and_(t.target_type == target, cond))
+        targets = leaf.param.targets
+        return _b(and_(t.target_type.in_(targets), cond)) if targets else cond
     url = value.url or ""
     if "|" in url:
         return _b(t.url == url)
@@ -182,18 +187,21 @@ def _live(ctx: RequestContext, res_type: str, r: Any, node: Node) -> list[Any]:
 
 def chain_pks(ctx: RequestContext, res_type: str, node: Chain) -> Any:
     """res_pks whose reference `node.param` points at a resource matching the inner criteria."""
-    # A JOIN per level (not nested IN lists) keeps deep chains flat for SQLite's parser.
     alts = []
     for target, inner in node.inner:
         ref = aliased(ReferenceIndex)
         t = aliased(ResourceRow)
-        alts.append(
-            select(ref.res_pk)
-            .join(t, and_(t.res_type == ref.target_type, t.res_id == ref.target_id))
-            .where(ref.res_type == res_type, ref.param == node.param.code,
-                   ref.target_type == target, *_live(ctx, target, t, inner))
-            .correlate(None)
-        )
+        base = select(ref.res_pk).where(ref.res_type == res_type, ref.param == node.param.code,
+                                        ref.target_type == target)
+        if isinstance(inner, Leaf) and visibility.visible_clause(ctx, target, t.pk) is None:
+            # Targets first, then one index probe per target: as a JOIN, SQLite (without
+            # statistics) walked every reference of the parameter, a cost growing with the data.
+            targets = select(t.res_id).where(*_live(ctx, target, t, inner)).correlate(None)
+            alts.append(base.where(ref.target_id.in_(targets)).correlate(None))
+            continue
+        # Deeper chains and consent clauses: a JOIN per level keeps SQLite's parser stack flat.
+        alts.append(base.join(t, and_(t.res_type == ref.target_type, t.res_id == ref.target_id))
+                    .where(*_live(ctx, target, t, inner)).correlate(None))
     return alts[0] if len(alts) == 1 else union_all(*alts)
 
 

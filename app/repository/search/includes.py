@@ -4,9 +4,9 @@ row fetches. Every query passes the consent hook (visible_clause)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, and_, false, or_, select, true
+from sqlalchemy import ColumnElement, Table, and_, false, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.consent import hooks as consent_hooks
@@ -18,6 +18,9 @@ from app.services.context import RequestContext
 R = ResourceRow
 Inclusion = tuple[str, str, str | None, bool]  # (source type, param, target type, iterate)
 CHUNK = 500  # pks/ids per IN list
+_TABLE = cast(Table, R.__table__).c
+_COLUMN_NAMES = ("pk", "res_type", "res_id", "version_id", "last_updated", "deleted", "content")
+_COLUMNS = tuple(_TABLE[c] for c in _COLUMN_NAMES)
 
 
 def _visible(ctx: RequestContext, types: Sequence[str]) -> ColumnElement[bool] | None:
@@ -52,14 +55,16 @@ async def included(
 ) -> list[tuple[int, str]]:
     """(pk, type) of resources that `src` (pk, type) reference through `specs`."""
     ref = ReferenceIndex
-    terms = _spec_terms(specs)
     out: list[tuple[int, str]] = []
     vis = _visible(ctx, types)
-    for chunk in _chunks([pk for pk, _ in src]):
+    for chunk in _chunks(src):
+        terms = _source_terms(list(chunk), specs)
+        if not terms:
+            continue
         stmt = (
             select(R.pk, R.res_type).distinct()
             .join(ref, and_(ref.target_type == R.res_type, ref.target_id == R.res_id))
-            .where(ref.res_pk.in_(chunk), or_(*terms), R.deleted == false())
+            .where(or_(*terms), R.deleted == false())
         )
         if vis is not None:
             stmt = stmt.where(vis)
@@ -67,6 +72,25 @@ async def included(
             stmt = stmt.where(guard)  # consent: no links out of redacted parts
         out += [(r[0], r[1]) for r in (await session.execute(stmt)).all()]
     return out
+
+
+def _source_terms(src: list[tuple[int, str]], specs: list[Inclusion]) -> list[ColumnElement[bool]]:
+    """Per spec: its source pks (typed here, not in SQL) with the param and target type.
+
+    Leaving `res_type` out of the SQL keeps the lookup on the (res_pk, param) index; with it,
+    SQLite (without statistics) walked the whole (res_type, param) range of the covering index.
+    """
+    ref = ReferenceIndex
+    terms: list[ColumnElement[bool]] = []
+    for s_type, param, target, _ in specs:
+        pks = [pk for pk, t in src if s_type in ("*", t)]
+        if not pks:
+            continue
+        conds: list[ColumnElement[bool]] = [ref.res_pk.in_(pks)]
+        conds += [] if param == "*" else [ref.param == param]
+        conds += [] if target is None else [ref.target_type == target]
+        terms.append(and_(*conds))
+    return terms
 
 
 async def revincluded(
@@ -94,13 +118,29 @@ async def revincluded(
     return out
 
 
-async def fetch_rows(session: AsyncSession, pks: list[int]) -> dict[int, ResourceRow]:
-    """Resource rows by pk (content included), in chunks."""
+async def fetch_rows(session: AsyncSession, pks: list[int], *,
+                     detached: bool = False) -> dict[int, ResourceRow]:
+    """Resource rows by pk (content included), in chunks.
+
+    `detached`: rows only to be serialised (a search page), built from columns without the
+    session's identity map, which costs more than the query for a page of resources.
+    """
     out: dict[int, ResourceRow] = {}
     for chunk in _chunks(pks):
-        res = await session.execute(select(R).where(R.pk.in_(chunk)))
-        out.update({row.pk: row for row in res.scalars()})
+        if not detached:
+            res = await session.execute(select(R).where(R.pk.in_(chunk)))
+            out.update({row.pk: row for row in res.scalars()})
+            continue
+        rows = (await session.execute(select(*_COLUMNS).where(_TABLE.pk.in_(chunk)))).all()
+        out.update({r[0]: _detached(r) for r in rows})
     return out
+
+
+def _detached(values: Any) -> ResourceRow:
+    """A row filled as the ORM's loader fills one (no attribute events, no session)."""
+    obj: ResourceRow = R.__mapper__.class_manager.new_instance()
+    obj.__dict__.update(zip(_COLUMN_NAMES, values, strict=True))
+    return obj
 
 
 async def fetch_keys(session: AsyncSession, pks: list[int]) -> list[tuple[int, str, str]]:
