@@ -103,7 +103,9 @@ def _paired(text: str, res: dict[str, Any], name: str, base_name: str, limit: fl
             cpu = (run["fellesplan"].get("cpu_ms_per_req"), base["fellesplan"].get("cpu_ms_per_req"))
             extra = f" (CPU {cpu[0]:.2f} vs {cpu[1]:.2f} ms/req)" if all(cpu) else ""
             parts.append(f"c={c}: {cost:.2f}×{extra}")
-    return text + f"{_verdict(worst <= limit if parts else None)}: {', '.join(parts)} (throughput ratio)"
+    if not parts:
+        return text + f"not measured (no {base_name} runs to pair with)"
+    return text + f"{_verdict(worst <= limit)}: {', '.join(parts)} (throughput ratio)"
 
 
 def _validation_target(db: str, res: dict[str, Any]) -> str:
