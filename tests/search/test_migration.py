@@ -68,5 +68,9 @@ async def test_migrations_run_on_postgresql() -> None:
                 assert cols["norm"]["type"].collation == "C"
 
             await conn.run_sync(check)
+            # 0006: the planner knows how res_type, param, system and value go together.
+            names = {r[0] for r in (await conn.exec_driver_sql(
+                "SELECT stxname FROM pg_statistic_ext")).all()}
+            assert {"st_search_token", "st_search_reference"} <= names
     finally:
         await engine.dispose()
