@@ -75,7 +75,7 @@ def build(data: DemoSet, ids: dict[str, str], workdir: Path, since: str, sample:
     t.files["vread"] = _lines(w / "vread.txt", [f"/fhir/CarePlan/{k}/_history/1" for k in krise])
     t.files["search"] = _lines(
         w / "search.txt",
-        [f"/fhir/CarePlan?patient={pid}&category={C.KRISEPLAN}&_include=CarePlan:care-team" for pid in pids],
+        [_search_path(pid) for pid in pids],
     )
     t.files["chain"] = _lines(
         w / "chain.txt",
@@ -102,10 +102,14 @@ def build(data: DemoSet, ids: dict[str, str], workdir: Path, since: str, sample:
     )
     t.files["auth_search"] = _lines(  # the `search` scenario's query, for the token's patients
         w / "auth_search.txt",
-        [f"/fhir/CarePlan?patient={_server(ids, p.patient_id)}&category={C.KRISEPLAN}"
-         "&_include=CarePlan:care-team" for p in region0] or ["/fhir/metadata"],
+        [_search_path(_server(ids, p.patient_id)) for p in region0] or ["/fhir/metadata"],
     )
     return t
+
+
+def _search_path(patient: str) -> str:
+    """The patient+category search with the care team included (issue 5's search scenario)."""
+    return f"/fhir/CarePlan?patient={patient}&category={C.KRISEPLAN}&_include=CarePlan:care-team"
 
 
 def _update_pool(path: Path, pats: list[PatientData], ids: dict[str, str]) -> Path:

@@ -62,7 +62,7 @@ async def scope_for(session: AsyncSession, ctx: RequestContext, action: str = "r
         scopes: dict[Any, AccessScope] = session.info.setdefault(_CACHE_KEY, {})
         key = (_plain(ctx), action)
         if key not in scopes:
-            scopes[key] = await build(session, current(), _plain(ctx), action, patients)
+            scopes[key] = await build(session, current(), _plain(ctx), action)  # loaded below
         scope = scopes[key]
     if patients is None:
         await load_all(session, scope)

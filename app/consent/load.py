@@ -7,7 +7,7 @@ cross-request cache (app.consent.cache) when the request's generation matches.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
 from typing import Any
 
 import orjson
@@ -54,7 +54,11 @@ async def ensure(session: AsyncSession, scope: AccessScope, patients: Iterable[s
     if want:
         found = await _consents(session, scope, want)
         for p in want:
-            scope.consents[p] = [c for c in found if owner(scope.policy, "Consent", c) == p]
+            scope.consents[p] = []
+        for c in found:
+            pid = owner(scope.policy, "Consent", c)
+            if pid in scope.consents:
+                scope.consents[pid].append(c)
         await _load_teams(session, scope, found)
     await _load_care(session, scope, [p for p in scope.consents if p not in scope.care_known])
 
@@ -114,17 +118,27 @@ async def _load_teams(session: AsyncSession, scope: AccessScope,
     named = {i for c in consents for i in _team_refs(c.get("provision"))} - scope.teams_checked
     if not named or not scope.actor.members:
         return
-    shared = scope.shared
     members = scope.actor.members
-    unknown = sorted(t for t in named if shared is None or (members, t) not in shared.teams)
-    found = await repo.teams_among(session, scope.policy, members, unknown)
-    for t in named:
-        member = t in found if t in unknown else bool(shared and shared.teams[(members, t)])
-        if shared is not None and t in unknown:
-            shared.put("teams", (members, t), member)
-        if member:
-            scope.teams.add(t)
+    flags = await _flags(scope.shared, "teams", members, named,
+                         lambda ids: repo.teams_among(session, scope.policy, members, ids))
+    scope.teams |= {t for t, member in flags.items() if member}
     scope.teams_checked |= named
+
+
+async def _flags(shared: cache.Entry | None, name: str, members: tuple[tuple[str, str], ...],
+                 keys: Collection[str], fetch: Callable[[list[str]], Awaitable[set[str]]]
+                 ) -> dict[str, bool]:
+    """Per key, whether it holds for these members: from the shared cache, else one lookup."""
+    store: dict[Any, bool] = getattr(shared, name) if shared is not None else {}
+    out = {k: store[(members, k)] for k in keys if (members, k) in store}
+    unknown = sorted(k for k in keys if k not in out)
+    if unknown:
+        found = await fetch(unknown)
+        for k in unknown:
+            out[k] = k in found
+            if shared is not None:
+                shared.put(name, (members, k), out[k])
+    return out
 
 
 def _team_refs(provision: Any, depth: int = 0) -> set[str]:
@@ -146,14 +160,10 @@ async def _load_care(session: AsyncSession, scope: AccessScope, patients: list[s
     if not scope.care_eligible:
         scope.care_known.update({p: False for p in patients})
         return
-    shared, members = scope.shared, scope.actor.members
-    unknown = [p for p in patients if shared is None or (members, p) not in shared.care]
-    found = await repo.care_among(session, scope.policy, members, unknown) if unknown else set()
-    for p in patients:
-        care = p in found if p in unknown else bool(shared and shared.care[(members, p)])
-        if shared is not None and p in unknown:
-            shared.put("care", (members, p), care)
-        scope.care_known[p] = care
+    members = scope.actor.members
+    scope.care_known.update(await _flags(
+        scope.shared, "care", members, patients,
+        lambda ids: repo.care_among(session, scope.policy, members, ids)))
 
 
 async def _patients_by_pid(session: AsyncSession, pids: tuple[str, ...]) -> list[str]:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Select
 
 Processor = Callable[[Any], Any] | None
@@ -104,6 +105,15 @@ class LeanReader:
         while not self._idle.empty():
             await self._idle.get_nowait().close()
         self._opened = 0
+
+
+def lean_for(session: AsyncSession) -> LeanReader | None:
+    """The lean reader of a read session's Database; None for a write session (it must see its
+    own uncommitted writes, which the lean connections cannot)."""
+    if session.info.get("write") is not False:
+        return None
+    lean: LeanReader | None = getattr(session.info.get("db"), "lean", None)
+    return lean
 
 
 async def _no_reset(conn: Any) -> None:

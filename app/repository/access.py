@@ -107,15 +107,11 @@ async def care_among(session: AsyncSession, policy: Policy, members: Sequence[Re
 
 def _care_stmt(policy: Policy, members: Sequence[Ref]) -> Any:
     """Patients (bound as `patients`) with a team or generalPractitioner relationship."""
-    c, m, s = _alias(ReferenceIndex), _alias(ReferenceIndex), _alias(TokenIndex)
-    gp, r = _alias(ReferenceIndex), _alias(ResourceRow)
+    c, gp, r = _alias(ReferenceIndex), _alias(ReferenceIndex), _alias(ResourceRow)
     patients: Any = bindparam("patients", expanding=True)
     via_team = select(c.target_id).where(
         c.res_type == "CareTeam", c.param == "patient", c.target_type == "Patient",
-        c.target_id.in_(patients),
-        exists().where(m.res_pk == c.res_pk, m.param.in_(TEAM_PARAMS), _targets(m, members)),
-        exists().where(s.res_pk == c.res_pk, s.param == "status",
-                       _in(s.value, _care_rule_list(policy, "careTeamStatus"))))
+        c.target_id.in_(patients), *_active_membership(policy, c.res_pk, members))
     via_gp = select(r.res_id).where(
         r.res_type == "Patient", r.res_id.in_(patients), r.deleted == false(),
         exists().where(gp.res_pk == r.pk, gp.param == "general-practitioner",
@@ -128,12 +124,9 @@ def _names_actor(policy: Policy, consent_pk: Any, members: Sequence[Ref], relate
     """The Consent at `consent_pk` names the actor in a provision (correlated, per row)."""
     # Per Consent, not per actor: an organisation may be in thousands of teams. Filters on
     # res_pk alone (its type is implied) so SQLite's planner takes the (res_pk, param) index.
-    a, tok = _alias(ReferenceIndex), _alias(TokenIndex)
-    team, m, s = _alias(ResourceRow), _alias(ReferenceIndex), _alias(TokenIndex)
-    member = exists().where(
-        team.res_type == "CareTeam", team.res_id == a.target_id, m.res_pk == team.pk,
-        m.param.in_(TEAM_PARAMS), _targets(m, members), s.res_pk == team.pk, s.param == "status",
-        _in(s.value, _care_rule_list(policy, "careTeamStatus")))
+    a, tok, team = _alias(ReferenceIndex), _alias(TokenIndex), _alias(ResourceRow)
+    member = exists().where(team.res_type == "CareTeam", team.res_id == a.target_id,
+                            *_active_membership(policy, team.pk, members))
     by_ref = exists().where(a.res_pk == consent_pk, a.param == "aktor", or_(
         _targets(a, [*members, *related]),
         and_(a.target_type == "CareTeam", member) if members else false()))
@@ -228,12 +221,17 @@ async def teams_among(session: AsyncSession, policy: Policy, members: Sequence[R
 
 def _teams_stmt(policy: Policy, members: Sequence[Ref]) -> Any:
     """ids of the bound `teams` that are active CareTeams with a member among `members`."""
-    m, s = _alias(ReferenceIndex), _alias(TokenIndex)
     return select(R.res_id).where(
         R.res_type == "CareTeam", R.res_id.in_(bindparam("teams", expanding=True)),
-        exists().where(m.res_pk == R.pk, m.param.in_(TEAM_PARAMS), _targets(m, members)),
-        exists().where(s.res_pk == R.pk, s.param == "status",
-                       _in(s.value, _care_rule_list(policy, "careTeamStatus"))))
+        *_active_membership(policy, R.pk, members))
+
+
+def _active_membership(policy: Policy, team_pk: Any, members: Sequence[Ref]) -> list[Any]:
+    """The CareTeam at `team_pk` has one of `members` as participant and an active status."""
+    m, s = _alias(ReferenceIndex), _alias(TokenIndex)
+    return [exists().where(m.res_pk == team_pk, m.param.in_(TEAM_PARAMS), _targets(m, members)),
+            exists().where(s.res_pk == team_pk, s.param == "status",
+                           _in(s.value, _care_rule_list(policy, "careTeamStatus")))]
 
 
 async def version_contents(session: AsyncSession, pk: int) -> list[bytes]:

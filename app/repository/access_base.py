@@ -11,6 +11,7 @@ from sqlalchemy import ColumnElement, Select, Table, and_, bindparam, false, fun
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.consent.policy import Policy
+from app.db.lean import lean_for
 from app.db.subscription_tables import ChangeRow
 from app.db.tables import ResourceRow
 
@@ -86,8 +87,7 @@ async def generation(session: AsyncSession, types: Sequence[str]) -> tuple[int, 
     """The newest commit-ordered change position of each type (0 for none)."""
     # `pos` is assigned in commit order, so a higher value means a newer committed state.
     stmt, params = _generation_stmt(len(types)), {f"t{k}": t for k, t in enumerate(types)}
-    db = session.info.get("db")
-    lean = getattr(db, "lean", None) if session.info.get("write") is False else None
+    lean = lean_for(session)
     if lean is not None:  # one statement in autocommit: no BEGIN/COMMIT for a cached scope
         row = (await lean.fetch(stmt, params))[0]
     else:

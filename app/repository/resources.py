@@ -12,25 +12,25 @@ from sqlalchemy import Table, and_, bindparam, func, insert, select, text, tuple
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from app.db.lean import LeanReader
+from app.db.lean import lean_for
 from app.db.subscription_tables import ChangeRow
 from app.db.tables import ResourceRow, VersionRow
 from app.repository import indexes, outbox
 from app.services.context import RequestContext
 
 _V2 = aliased(VersionRow)
-_RC = cast(Table, ResourceRow.__table__).c
+_RES = cast(Table, ResourceRow.__table__)
+_RC = _RES.c
 _VC = cast(Table, VersionRow.__table__).c
-_RES_COLS = ("pk", "res_type", "res_id", "version_id", "last_updated", "deleted", "content")
+RESOURCE_COLUMNS = ("pk", "res_type", "res_id", "version_id", "last_updated", "deleted", "content")
 _VER_COLS = ("seq", "res_pk", "res_type", "res_id", "version_id", "last_updated", "method", "deleted",
              "content")
 # Plain reads by key, run on the lean reader (app/db/lean.py): built once, compiled once per dialect.
-_CURRENT = select(*(_RC[c] for c in _RES_COLS)).where(
+_CURRENT = select(*(_RC[c] for c in RESOURCE_COLUMNS)).where(
     _RC.res_type == bindparam("t"), _RC.res_id == bindparam("i"))
 _VERSION = select(*(_VC[c] for c in _VER_COLS)).where(
     _VC.res_type == bindparam("t"), _VC.res_id == bindparam("i"), _VC.version_id == bindparam("v"))
 _KEY_BATCH = 500  # (type, id) pairs per SELECT: 1,000 bind parameters
-_RES = cast(Table, ResourceRow.__table__)
 # Built once: Core statements skip the ORM's per-row bookkeeping and recompilation.
 _INSERT_CURRENT = insert(_RES).returning(_RES.c.pk, _RES.c.res_type, _RES.c.res_id)
 _INSERT_VERSION = insert(cast(Table, VersionRow.__table__))
@@ -41,7 +41,7 @@ _UPDATE_CURRENT = update(_RES).where(_RES.c.pk == bindparam("b_pk"),
 _Row = TypeVar("_Row", ResourceRow, VersionRow)
 
 
-def _transient(cls: type[_Row], names: tuple[str, ...], values: tuple[Any, ...]) -> _Row:
+def detached_row(cls: type[_Row], names: tuple[str, ...], values: tuple[Any, ...]) -> _Row:
     """A detached row filled as the ORM's loader fills one (no attribute events, no session)."""
     obj: _Row = cls.__mapper__.class_manager.new_instance()
     obj.__dict__.update(zip(names, values, strict=True))
@@ -90,20 +90,13 @@ class ResourceRepository:
         """'sqlite' or 'postgresql'."""
         return str(self.session.info.get("dialect") or self.session.get_bind().dialect.name)
 
-    def _lean(self) -> LeanReader | None:
-        """The lean reader, when this session is a read session (it has written nothing to see)."""
-        if self.session.info.get("write") is not False:
-            return None
-        lean: LeanReader | None = getattr(self.session.info.get("db"), "lean", None)
-        return lean
-
     async def get_current(self, res_type: str, res_id: str, *, lock: bool = False) -> ResourceRow | None:
         """The current row (deleted rows included), optionally locked for update."""
-        lean = None if lock else self._lean()
+        lean = None if lock else lean_for(self.session)
         if lean is not None:
             rows = await lean.fetch(_CURRENT, {"t": res_type, "i": res_id})
             # A transient row: nothing is loaded into the session for a plain read.
-            return _transient(ResourceRow, _RES_COLS, rows[0]) if rows else None
+            return detached_row(ResourceRow, RESOURCE_COLUMNS, rows[0]) if rows else None
         stmt = select(ResourceRow).where(ResourceRow.res_type == res_type, ResourceRow.res_id == res_id)
         if lock and self.dialect == "postgresql":
             stmt = stmt.with_for_update()
@@ -113,10 +106,10 @@ class ResourceRepository:
 
     async def get_version(self, res_type: str, res_id: str, version_id: int) -> VersionRow | None:
         """One historical version."""
-        lean = self._lean()
+        lean = lean_for(self.session)
         if lean is not None:
             rows = await lean.fetch(_VERSION, {"t": res_type, "i": res_id, "v": version_id})
-            return _transient(VersionRow, _VER_COLS, rows[0]) if rows else None
+            return detached_row(VersionRow, _VER_COLS, rows[0]) if rows else None
         stmt = select(VersionRow).where(
             VersionRow.res_type == res_type,
             VersionRow.res_id == res_id,
@@ -250,7 +243,7 @@ class ResourceRepository:
             stmt = stmt.where(and_(*conds))
         stmt = stmt.order_by(key.desc()).limit(q.limit)
         rows = (await self.session.execute(stmt)).all()
-        return [(_transient(VersionRow, _VER_COLS, tuple(r[:-1])), int(r[-1])) for r in rows]
+        return [(detached_row(VersionRow, _VER_COLS, tuple(r[:-1])), int(r[-1])) for r in rows]
 
     @staticmethod
     def _current_during(start: dt.datetime, end: dt.datetime) -> list[Any]:

@@ -9,6 +9,7 @@ import httpx
 from app.api.front import _read_key, core_read_types
 from app.config import Settings
 from app.db.engine import Database
+from app.db.lean import lean_for
 from app.fhir.models import SERVED
 from app.main import create_app
 from app.repository.resources import ResourceRepository
@@ -78,5 +79,5 @@ async def test_write_sessions_read_their_own_writes(db: Database, client: httpx.
     created = (await client.post("/fhir/Patient", json=patient())).json()
     async with db.session(write=True) as session:
         repo = ResourceRepository(session, SYSTEM)
-        assert repo._lean() is None
+        assert lean_for(session) is None
         assert await repo.get_current("Patient", created["id"]) is not None

@@ -12,15 +12,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.consent import hooks as consent_hooks
 from app.db.index_tables import ReferenceIndex
 from app.db.tables import ResourceRow
+from app.repository.resources import RESOURCE_COLUMNS, detached_row
 from app.repository.search import visibility
 from app.services.context import RequestContext
 
 R = ResourceRow
 Inclusion = tuple[str, str, str | None, bool]  # (source type, param, target type, iterate)
 CHUNK = 500  # pks/ids per IN list
-_TABLE = cast(Table, R.__table__).c
-_COLUMN_NAMES = ("pk", "res_type", "res_id", "version_id", "last_updated", "deleted", "content")
-_COLUMNS = tuple(_TABLE[c] for c in _COLUMN_NAMES)
+_TABLE = cast(Table, R.__table__).c  # search pages are read as columns (no identity map)
+_COLUMNS = tuple(_TABLE[c] for c in RESOURCE_COLUMNS)
 
 
 def _visible(ctx: RequestContext, types: Sequence[str]) -> ColumnElement[bool] | None:
@@ -132,15 +132,8 @@ async def fetch_rows(session: AsyncSession, pks: list[int], *,
             out.update({row.pk: row for row in res.scalars()})
             continue
         rows = (await session.execute(select(*_COLUMNS).where(_TABLE.pk.in_(chunk)))).all()
-        out.update({r[0]: _detached(r) for r in rows})
+        out.update({r[0]: detached_row(R, RESOURCE_COLUMNS, tuple(r)) for r in rows})
     return out
-
-
-def _detached(values: Any) -> ResourceRow:
-    """A row filled as the ORM's loader fills one (no attribute events, no session)."""
-    obj: ResourceRow = R.__mapper__.class_manager.new_instance()
-    obj.__dict__.update(zip(_COLUMN_NAMES, values, strict=True))
-    return obj
 
 
 async def fetch_keys(session: AsyncSession, pks: list[int]) -> list[tuple[int, str, str]]:
